@@ -1,0 +1,30 @@
+/* Readers for /proc: process status, listing, start time, caller credentials. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Figures from /proc/PID/status, bytes for the Vm and Rss ones. */
+struct proc_status {
+        char name[64];
+        char state;
+        pid_t pid, ppid;
+        uid_t uid[4]; /* real, effective, saved, filesystem */
+        gid_t gid[4];
+        uint64_t cap_eff;
+        uint64_t vm_rss, vm_hwm, vm_size, rss_anon, rss_file, rss_shmem, vm_swap;
+        uint64_t threads;
+        bool has_mm; /* false for kernel threads (no VmSize line) */
+};
+
+int proc_status_read(pid_t pid, struct proc_status *ret);
+int proc_status_parse(const char *text, size_t len, struct proc_status *ret);
+
+/* Field 22 of /proc/PID/stat (clock ticks since boot); to detect PID reuse. */
+int proc_start_time(pid_t pid, uint64_t *ret);
+int proc_stat_parse_start_time(const char *text, size_t len, uint64_t *ret);
+
+/* Live PIDs, ascending.  *ret is malloc'd. */
+int proc_list_pids(pid_t **ret, size_t *ret_n);

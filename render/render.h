@@ -1,0 +1,28 @@
+/* Snapshots turned into file contents: pprof (via profile/) and text. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct heap_snapshot;
+struct thread_snapshot;
+struct proc_status;
+struct sym_process;
+
+/* Output buffers are malloc'd; the caller frees them. */
+
+/* memstats: kernel figures, shim counters (heap may be NULL: no shim, why_off says why). */
+int render_memstats(const struct proc_status *st, const struct heap_snapshot *heap,
+                    const char *why_off, char **ret_buf, size_t *ret_len);
+
+/* heap (allocs = false) and allocs (allocs = true): gzip'd pprof. */
+int render_heap_pprof(const struct heap_snapshot *heap, struct sym_process *sp, bool allocs,
+                      uint8_t **ret_buf, size_t *ret_len);
+int render_heap_text(const struct heap_snapshot *heap, struct sym_process *sp, char **ret_buf,
+                     size_t *ret_len);
+
+int render_threads_pprof(const struct thread_snapshot *ts, struct sym_process *sp,
+                         uint8_t **ret_buf, size_t *ret_len);
+int render_threads_text(const struct thread_snapshot *ts, struct sym_process *sp, char **ret_buf,
+                        size_t *ret_len);

@@ -1,0 +1,21 @@
+/* Symbolized stacks into pprof locations: shared by every pprof file of a process. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct profile;
+struct sym_process;
+struct stack_encoder;
+
+/* Maps addresses of one process to pprof mapping/location ids, memoized per address. */
+int stack_encoder_new(struct profile *p, struct sym_process *sp, struct stack_encoder **ret);
+void stack_encoder_free(struct stack_encoder *se);
+
+/* pcs[0] is innermost; first_is_return: pcs[0] is a return address too (heap stacks,
+ * where the shim's own frames were cut).  Writes up to max ids to ret_ids and their
+ * count to *ret_n.  Leading frames in operator new/new[] (C++) are dropped so the top
+ * frame is the caller of new. */
+int stack_encoder_locations(struct stack_encoder *se, const uint64_t *pcs, size_t npcs,
+                            bool first_is_return, uint64_t *ret_ids, size_t max,
+                            size_t *ret_n);
