@@ -1,15 +1,254 @@
 /* Heap snapshots rendered as Go-compatible pprof (heap, allocs) and as heap.txt. */
 #include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "heap_segment.h"
+#include "profile.h"
 #include "render.h"
+#include "stacks.h"
+#include "symbolize.h"
+
+struct heap_values {
+        int64_t alloc_objects, alloc_space, inuse_objects, inuse_space;
+};
+
+/* Go's unbiasing (runtime/pprof scaleHeapSample): a sample of an object of size S taken
+ * at mean rate R stands for 1/(1-exp(-S/R)) objects.  Every sample of a site has the
+ * same size, so the per-site average is exact.  At rate 1 every object is sampled. */
+static void scale(uint64_t count, uint64_t size, uint64_t rate, int64_t *ret_count,
+                  int64_t *ret_bytes)
+{
+        double bytes = (double)count * (double)size, s = 1.0;
+
+        if (count == 0 || size == 0) {
+                *ret_count = 0;
+                *ret_bytes = 0;
+                return;
+        }
+        if (rate > 1)
+                s = 1.0 / (1.0 - exp(-(double)size / (double)rate));
+        *ret_count = (int64_t)((double)count * s);
+        *ret_bytes = (int64_t)(bytes * s);
+}
+
+static struct heap_values site_values(const struct heap_snapshot *h, const struct heap_site *s)
+{
+        struct heap_values v;
+
+        scale(s->allocs, s->size, h->rate, &v.alloc_objects, &v.alloc_space);
+        scale(s->allocs - s->frees, s->size, h->rate, &v.inuse_objects, &v.inuse_space);
+        return v;
+}
+
+static void format_time(int64_t ns, char *buf, size_t len)
+{
+        time_t t = (time_t)(ns / 1000000000);
+        struct tm tm;
+
+        if (ns <= 0 || !gmtime_r(&t, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                snprintf(buf, len, "unknown");
+}
+
+static int add_header(struct profile *p, const struct heap_snapshot *h, bool allocs)
+{
+        static const char *const types[] = {"alloc_objects", "count", "alloc_space", "bytes",
+                                            "inuse_objects", "count", "inuse_space", "bytes"};
+        char since[32], comment[160];
+        int r;
+
+        for (size_t i = 0; i < 8; i += 2) {
+                r = profile_add_sample_type(p, types[i], types[i + 1]);
+                if (r < 0)
+                        return r;
+        }
+        r = profile_set_period(p, "space", "bytes", (int64_t)h->rate);
+        if (r < 0)
+                return r;
+        r = profile_set_default_sample_type(p, allocs ? "alloc_space" : "inuse_space");
+        if (r < 0)
+                return r;
+        profile_set_time(p, h->time_ns, 0);
+
+        format_time(h->start_time_ns, since, sizeof(since));
+        snprintf(comment, sizeof(comment), "memprof: sampling rate %" PRIu64
+                 " bytes (MEMPROF_RATE), sampled since %s", h->rate, since);
+        r = profile_add_comment(p, comment);
+        if (r < 0 || h->lost_samples == 0)
+                return r;
+        snprintf(comment, sizeof(comment),
+                 "memprof: %" PRIu64 " samples lost (tables full); figures are low",
+                 h->lost_samples);
+        return profile_add_comment(p, comment);
+}
 
 int render_heap_pprof(const struct heap_snapshot *heap, struct sym_process *sp, bool allocs,
                       uint8_t **ret_buf, size_t *ret_len)
 {
-        return -ENOSYS;
+        struct stack_encoder *se = NULL;
+        struct profile *p = NULL;
+        uint64_t ids[MP_MAX_DEPTH];
+        int r;
+
+        r = profile_new(&p);
+        if (r < 0)
+                return r;
+        r = add_header(p, heap, allocs);
+        if (r < 0)
+                goto out;
+        r = stack_encoder_new(p, sp, &se);
+        if (r < 0)
+                goto out;
+
+        for (size_t i = 0; i < heap->nsites; i++) {
+                const struct heap_site *s = &heap->sites[i];
+                const struct heap_stack *st = &heap->stacks[s->stack];
+                struct heap_values v = site_values(heap, s);
+                int64_t values[4] = {v.alloc_objects, v.alloc_space, v.inuse_objects,
+                                     v.inuse_space};
+                struct profile_label label = {.key = "bytes", .num = (int64_t)s->size};
+                size_t n;
+
+                r = stack_encoder_locations(se, st->pcs, st->depth, true, ids, MP_MAX_DEPTH, &n);
+                if (r < 0)
+                        goto out;
+                r = profile_add_sample(p, ids, n, values, 4, &label, 1);
+                if (r < 0)
+                        goto out;
+        }
+        r = profile_write_gzip(p, ret_buf, ret_len);
+out:
+        stack_encoder_free(se);
+        profile_free(p);
+        return r;
+}
+
+/* heap.txt: one entry per site, sorted by its symbolized stack so that two snapshots
+ * diff entry by entry. */
+struct text_entry {
+        char *stack; /* the frame lines, also the sort key */
+        uint64_t size;
+        struct heap_values v;
+};
+
+static int entry_cmp(const void *a, const void *b)
+{
+        const struct text_entry *x = a, *y = b;
+        int c = strcmp(x->stack, y->stack);
+
+        if (c != 0)
+                return c;
+        return x->size < y->size ? -1 : x->size > y->size;
+}
+
+static const char *or_unknown(const char *path)
+{
+        return path ? path : "??";
+}
+
+static int format_stack(struct sym_process *sp, const struct heap_stack *st, char **ret)
+{
+        struct sym_frame frames[MP_MAX_DEPTH];
+        char *buf = NULL;
+        size_t len = 0, n;
+        FILE *f;
+        int r;
+
+        r = stack_symbolize(sp, st->pcs, st->depth, true, frames, MP_MAX_DEPTH, &n);
+        if (r < 0)
+                return r;
+        f = open_memstream(&buf, &len);
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const struct sym_frame *fr = &frames[i];
+
+                if (fr->nlines == 0) {
+                        fprintf(f, "    %#" PRIx64 " ??\n", fr->address);
+                        continue;
+                }
+                for (size_t j = 0; j < fr->nlines; j++) {
+                        const struct sym_line *l = &fr->lines[j];
+
+                        fprintf(f, "    %s %s:%d%s\n", l->function ? l->function : "??",
+                                or_unknown(l->file), l->line,
+                                j + 1 < fr->nlines ? " (inlined)" : "");
+                }
+        }
+        if (fclose(f) != 0) {
+                free(buf);
+                return -ENOMEM;
+        }
+        *ret = buf;
+        return 0;
+}
+
+static void write_entries(FILE *f, const struct text_entry *e, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                fprintf(f, "\n%" PRId64 " objects, %" PRId64 " bytes in use; %" PRId64
+                        " objects, %" PRId64 " bytes allocated; object size %" PRIu64 "\n%s",
+                        e[i].v.inuse_objects, e[i].v.inuse_space, e[i].v.alloc_objects,
+                        e[i].v.alloc_space, e[i].size, e[i].stack);
+        }
 }
 
 int render_heap_text(const struct heap_snapshot *heap, struct sym_process *sp, char **ret_buf,
                      size_t *ret_len)
 {
-        return -ENOSYS;
+        struct heap_values total = {0};
+        struct text_entry *e;
+        char since[32], *buf = NULL;
+        size_t len = 0, n = 0;
+        FILE *f = NULL;
+        int r = 0;
+
+        e = calloc(heap->nsites ? heap->nsites : 1, sizeof(*e));
+        if (!e)
+                return -ENOMEM;
+        for (; n < heap->nsites; n++) {
+                const struct heap_site *s = &heap->sites[n];
+
+                r = format_stack(sp, &heap->stacks[s->stack], &e[n].stack);
+                if (r < 0)
+                        goto out;
+                e[n].size = s->size;
+                e[n].v = site_values(heap, s);
+                total.inuse_objects += e[n].v.inuse_objects;
+                total.inuse_space += e[n].v.inuse_space;
+                total.alloc_objects += e[n].v.alloc_objects;
+                total.alloc_space += e[n].v.alloc_space;
+        }
+        qsort(e, n, sizeof(*e), entry_cmp);
+
+        f = open_memstream(&buf, &len);
+        if (!f) {
+                r = -ENOMEM;
+                goto out;
+        }
+        format_time(heap->start_time_ns, since, sizeof(since));
+        fprintf(f, "# memprof heap profile: live and allocated bytes by call stack\n");
+        fprintf(f, "# sampling rate %" PRIu64 " bytes, sampled since %s; %s\n", heap->rate,
+                since, heap->rate > 1 ? "values are unbiased estimates" : "values are exact");
+        fprintf(f, "# lost samples %" PRIu64 "\n", heap->lost_samples);
+        fprintf(f, "total: %" PRId64 " objects, %" PRId64 " bytes in use; %" PRId64
+                " objects, %" PRId64 " bytes allocated\n",
+                total.inuse_objects, total.inuse_space, total.alloc_objects, total.alloc_space);
+        write_entries(f, e, n);
+        if (fclose(f) != 0) {
+                r = -ENOMEM;
+                free(buf);
+                goto out;
+        }
+        *ret_buf = buf;
+        *ret_len = len;
+out:
+        for (size_t i = 0; i < n; i++)
+                free(e[i].stack);
+        free(e);
+        return r;
 }

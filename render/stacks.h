@@ -1,11 +1,13 @@
 /* Symbolized stacks into pprof locations: shared by every pprof file of a process. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct profile;
 struct sym_process;
+struct sym_frame;
 struct stack_encoder;
 
 /* Maps addresses of one process to pprof mapping/location ids, memoized per address. */
@@ -19,3 +21,9 @@ void stack_encoder_free(struct stack_encoder *se);
 int stack_encoder_locations(struct stack_encoder *se, const uint64_t *pcs, size_t npcs,
                             bool first_is_return, uint64_t *ret_ids, size_t max,
                             size_t *ret_n);
+
+/* The same cut without pprof: symbolizes pcs into ret_frames (up to max), dropping
+ * leading allocator frames, for the text renderers. */
+int stack_symbolize(struct sym_process *sp, const uint64_t *pcs, size_t npcs,
+                    bool first_is_return, struct sym_frame *ret_frames, size_t max,
+                    size_t *ret_n);

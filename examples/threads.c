@@ -1,0 +1,2 @@
+/* placeholder until the threads example lands */
+int main(void) { return 0; }
