@@ -1,0 +1,141 @@
+/* Maps a hand-made, possibly hostile, memprof segment into this process, as an attacker
+ * (or a bug) could, so the daemon's reader meets it.
+ *
+ *   forge MODE [NAME_PID]
+ *
+ * MODE is "valid" or one of the corruptions below.  The file is named after NAME_PID
+ * (default: our own pid), so a segment can claim to be another process's.  Prints
+ * "ready PID" and waits for EOF on stdin. */
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "memprof/segment.h"
+
+#define NSTACKS 4
+#define NFRAMES 16
+#define NBUCKETS 4
+
+struct image {
+        struct mp_seg_header h;
+        struct mp_thread_slot slots[2];
+        struct mp_stack stacks[NSTACKS];
+        uint64_t frames[NFRAMES];
+        struct mp_bucket buckets[NBUCKETS];
+};
+
+static void build_valid(struct image *im)
+{
+        struct mp_seg_header *h = &im->h;
+
+        memset(im, 0, sizeof(*im));
+        h->magic = MP_SEG_MAGIC;
+        h->version = MP_SEG_VERSION;
+        h->header_size = sizeof(*h);
+        h->seg_size = sizeof(*im);
+        h->pid = getpid();
+        h->rate = 1;
+        h->start_time_ns = (int64_t)time(NULL) * 1000000000;
+        h->slots_off = offsetof(struct image, slots);
+        h->stacks_off = offsetof(struct image, stacks);
+        h->frames_off = offsetof(struct image, frames);
+        h->buckets_off = offsetof(struct image, buckets);
+        h->slots_cap = 2;
+        h->stacks_cap = NSTACKS;
+        h->frames_cap = NFRAMES;
+        h->buckets_cap = NBUCKETS;
+        h->nslots = 1;
+        im->slots[0].mallocs = 10;
+        im->slots[0].frees = 4;
+        im->slots[0].tid = (uint32_t)getpid();
+        /* one stack of two frames inside main(), one bucket: 3 live objects of 4096 */
+        im->frames[0] = (uint64_t)(uintptr_t)build_valid + 1;
+        im->frames[1] = (uint64_t)(uintptr_t)build_valid + 2;
+        im->stacks[0] = (struct mp_stack){.hash = 1, .frames_off = 0, .depth = 2};
+        im->buckets[0] = (struct mp_bucket){.stack = 0, .size = 4096, .allocs = 5, .frees = 2};
+        h->nframes = 2;
+        h->nstacks = 1;
+        h->nbuckets = 1;
+        h->samples = 5;
+}
+
+static int corrupt(struct image *im, const char *mode)
+{
+        struct mp_seg_header *h = &im->h;
+
+        if (strcmp(mode, "valid") == 0)
+                return 0;
+        if (strcmp(mode, "bad-magic") == 0)
+                h->magic ^= 1;
+        else if (strcmp(mode, "bad-version") == 0)
+                h->version = 999;
+        else if (strcmp(mode, "short-header") == 0)
+                h->header_size = 8;
+        else if (strcmp(mode, "size-lie") == 0)
+                h->seg_size = 1ull << 40;
+        else if (strcmp(mode, "count-over-cap") == 0)
+                h->nbuckets = NBUCKETS + 1;
+        else if (strcmp(mode, "huge-caps") == 0)
+                h->buckets_cap = 0xffffffffu, h->stacks_cap = 0xffffffffu;
+        else if (strcmp(mode, "offset-outside") == 0)
+                h->frames_off = 1ull << 62;
+        else if (strcmp(mode, "offset-wrap") == 0)
+                h->buckets_off = UINT64_MAX - 8;
+        else if (strcmp(mode, "offset-in-header") == 0)
+                h->stacks_off = 8;
+        else if (strcmp(mode, "deep-stack") == 0)
+                im->stacks[0].depth = 100000;
+        else if (strcmp(mode, "zero-depth") == 0)
+                im->stacks[0].depth = 0;
+        else if (strcmp(mode, "frames-outside") == 0)
+                im->stacks[0].frames_off = 0xfffffff0u;
+        else if (strcmp(mode, "stack-index") == 0)
+                im->buckets[0].stack = 12345;
+        else if (strcmp(mode, "slots-over") == 0)
+                h->nslots = 1000000;
+        else
+                return -1;
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        struct image im;
+        char path[128], line[16];
+        int fd;
+        void *map;
+
+        if (argc < 2) {
+                fprintf(stderr, "usage: forge MODE [NAME_PID]\n");
+                return 2;
+        }
+        build_valid(&im);
+        if (corrupt(&im, argv[1]) < 0) {
+                fprintf(stderr, "forge: unknown mode %s\n", argv[1]);
+                return 2;
+        }
+        snprintf(path, sizeof(path), MP_SEG_PATH_PREFIX "%s.forged%d",
+                 argc > 2 ? argv[2] : "self", (int)getpid());
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 || pwrite(fd, &im, sizeof(im), 0) != (ssize_t)sizeof(im)) {
+                perror("forge: creating the segment");
+                return 1;
+        }
+        map = mmap(NULL, sizeof(im), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        unlink(path);
+        close(fd);
+        if (map == MAP_FAILED) {
+                perror("forge: mmap");
+                return 1;
+        }
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        printf("ready %d\n", (int)getpid());
+        while (fgets(line, sizeof(line), stdin))
+                ;
+        return 0;
+}
