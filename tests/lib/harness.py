@@ -15,7 +15,9 @@ BUILD = os.environ.get("MEMPROF_BUILD") or os.path.join(
 SOURCE = os.environ.get("MEMPROF_SOURCE") or os.path.join(
     os.path.dirname(__file__), "..", "..")
 DAEMON = os.path.join(BUILD, "fs", "memprofd")
-SHIM = os.path.join(BUILD, "collectors", "shim", "libmemprof.so")
+# A sanitizer build tests its daemon with the shim of a plain build: MEMPROF_SHIM.
+SHIM = os.environ.get("MEMPROF_SHIM") or os.path.join(BUILD, "collectors", "shim",
+                                                      "libmemprof.so")
 EXAMPLES = os.path.join(BUILD, "examples")
 
 SKIP = 77
