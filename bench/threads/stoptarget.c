@@ -1,0 +1,95 @@
+/* Benchmark target: measures how long it is stopped.  A ticker thread reads CLOCK_MONOTONIC
+ * in a tight loop and keeps the largest gap between two reads; while a tool stops the
+ * process, the ticker is stopped too, so the gap is the stop.  Other threads block in a
+ * few nested calls so that each tool has stacks to unwind.
+ * stdin commands: 'r' resets the largest gap, 'g' prints it in ns. */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SLEEPERS 8
+
+static volatile int64_t max_gap;
+static volatile int reset, quit;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
+
+static int64_t now_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void *ticker(void *arg)
+{
+        int64_t last = now_ns();
+
+        (void)arg;
+        for (;;) {
+                int64_t t = now_ns();
+
+                if (reset) {
+                        reset = 0;
+                        max_gap = 0;
+                } else if (t - last > max_gap) {
+                        max_gap = t - last;
+                }
+                last = t;
+        }
+        return NULL;
+}
+
+__attribute__((noinline)) static void sleeper_wait(void)
+{
+        pthread_mutex_lock(&lock);
+        while (!quit)
+                pthread_cond_wait(&never, &lock);
+        pthread_mutex_unlock(&lock);
+}
+
+__attribute__((noinline)) static int sleeper_nest(int depth)
+{
+        volatile int keep = depth;
+
+        if (depth == 0)
+                sleeper_wait();
+        else
+                keep += sleeper_nest(depth - 1);
+        return keep;
+}
+
+static void *sleeper(void *arg)
+{
+        sleeper_nest(8 + (int)(intptr_t)arg);
+        return NULL;
+}
+
+int main(void)
+{
+        pthread_t t;
+        int c;
+
+        for (intptr_t i = 0; i < SLEEPERS; i++)
+                if (pthread_create(&t, NULL, sleeper, (void *)i) != 0)
+                        return 1;
+        if (pthread_create(&t, NULL, ticker, NULL) != 0)
+                return 1;
+        printf("ready\n");
+        fflush(stdout);
+        while ((c = getchar()) != EOF) {
+                if (c == 'r') {
+                        reset = 1;
+                        while (reset)
+                                usleep(100);
+                } else if (c == 'g') {
+                        printf("%lld\n", (long long)max_gap);
+                        fflush(stdout);
+                }
+        }
+        return 0;
+}

@@ -1,0 +1,47 @@
+/* One thread as seen while it is stopped: registers and a private copy of its stack. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include "maps.h"
+#include "task.h"
+
+/* The stack from SP upward, and at most one more region the frame-pointer chain leads to
+ * (Go's cgo calls run C on the system stack while the Go frames stay on the goroutine's). */
+#define CAPTURE_MAX_COPIES 2
+#define CAPTURE_STACK_MAX (256u << 10)
+#define CAPTURE_HOP_MAX (64u << 10)
+/* Over this much copied in one collection, each further thread gets this little. */
+#define CAPTURE_BUDGET (64u << 20)
+#define CAPTURE_STACK_LEAN (16u << 10)
+
+struct stack_copy {
+        uint64_t start;
+        size_t len;
+        uint8_t *data;
+        uint64_t map_start, map_end; /* its mapping: live reads there would be stale */
+};
+
+struct thread_capture {
+        pid_t tid;
+        struct task_stat stat; /* read before the stop */
+        int error;             /* 0, or why there is no stack: -ESRCH gone, ... */
+        bool seized;           /* ours: must reach a stop and be detached */
+        bool stopped;          /* in a ptrace-stop now */
+        int resume_signal;     /* a signal it was about to take: re-injected at detach */
+        int64_t interrupt_ns, detach_ns;
+        bool have_regs;
+        struct user_regs_struct regs;
+        size_t ncopies;
+        struct stack_copy copies[CAPTURE_MAX_COPIES];
+};
+
+/* Registers and stack of a stopped thread.  *budget is what may still be copied. */
+int capture_thread(const struct map_table *maps, struct thread_capture *t, size_t *budget);
+void capture_release(struct thread_capture *t);
+
+int64_t capture_now_ns(void);

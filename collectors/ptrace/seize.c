@@ -1,0 +1,246 @@
+/* PTRACE_SEIZE + PTRACE_INTERRUPT of each thread, the waits for their stops, the detaches.
+ * Every request for a thread is made by the calling thread, which is its tracer.  Never
+ * PTRACE_O_EXITKILL: if we die the kernel detaches and the target runs on. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+
+#include "seize.h"
+#include "task.h"
+
+/* Threads that keep being born faster than we stop them: give up rescanning after this. */
+#define STOP_MAX_PASSES 64
+
+static int cmp_capture(const void *a, const void *b)
+{
+        pid_t x = ((const struct thread_capture *)a)->tid;
+        pid_t y = ((const struct thread_capture *)b)->tid;
+
+        return (x > y) - (x < y);
+}
+
+static bool stop_set_has(const struct stop_set *set, size_t sorted, pid_t tid)
+{
+        struct thread_capture key = { .tid = tid };
+
+        return bsearch(&key, set->threads, sorted, sizeof(key), cmp_capture) != NULL;
+}
+
+static int stop_set_add(struct stop_set *set, pid_t tid, struct thread_capture **ret)
+{
+        if (set->n == set->cap) {
+                size_t ncap = set->cap ? set->cap * 2 : 16;
+                struct thread_capture *nt;
+
+                if (set->cap >= TASK_MAX_THREADS)
+                        return -E2BIG;
+                nt = realloc(set->threads, ncap * sizeof(*nt));
+                if (!nt)
+                        return -ENOMEM;
+                set->threads = nt;
+                set->cap = ncap;
+        }
+        *ret = &set->threads[set->n++];
+        **ret = (struct thread_capture){ .tid = tid };
+        return 0;
+}
+
+/* Why a thread cannot be seized: someone else traces it, it is exiting, or we may not. */
+static int seize_refused(pid_t pid, struct thread_capture *t)
+{
+        struct task_stat st;
+        pid_t tracer = 0;
+
+        if (task_tracer_read(pid, t->tid, &tracer) == 0 && tracer != 0)
+                return -EBUSY;
+        if (task_stat_read(pid, t->tid, &st) < 0 || st.state == 'Z' || st.state == 'X') {
+                t->error = -ESRCH; /* exited between listing and seizing */
+                return 0;
+        }
+        return -EPERM;
+}
+
+static int seize_one(pid_t pid, struct thread_capture *t)
+{
+        /* TRACEEXIT: a thread (even the leader) exiting meanwhile reports a stop we can wait
+         * for, instead of a leader whose death is only reported with the whole group. */
+        if (ptrace(PTRACE_SEIZE, t->tid, NULL, (void *)(uintptr_t)PTRACE_O_TRACEEXIT) < 0) {
+                if (errno == ESRCH) {
+                        t->error = -ESRCH;
+                        return 0;
+                }
+                if (errno == EPERM)
+                        return seize_refused(pid, t);
+                return -errno;
+        }
+        t->seized = true;
+        t->interrupt_ns = capture_now_ns();
+        /* Failing only for a thread already exiting; the wait then sees its exit. */
+        (void)ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL);
+        return 0;
+}
+
+/* Waits until a seized thread is in a ptrace-stop, or gone. */
+static void wait_stop(struct thread_capture *t)
+{
+        for (;;) {
+                int status;
+                unsigned event;
+
+                if (waitpid(t->tid, &status, __WALL) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        /* ECHILD: its id was taken over by an exec in another thread */
+                        break;
+                }
+                if (WIFEXITED(status) || WIFSIGNALED(status))
+                        break;
+                if (!WIFSTOPPED(status))
+                        continue;
+                t->stopped = true;
+                event = (unsigned)status >> 16;
+                if (event == PTRACE_EVENT_EXIT)
+                        t->error = -ESRCH; /* stopped on its way out: nothing to unwind */
+                else if (event == 0)
+                        /* A signal-delivery-stop: the registers are as good here; the signal
+                         * is handed back at detach so the target still receives it. */
+                        t->resume_signal = WSTOPSIG(status);
+                /* else PTRACE_EVENT_STOP: our interrupt, or a group-stop (SIGSTOP'd target) */
+                return;
+        }
+        t->seized = false;
+        t->error = -ESRCH;
+}
+
+/* One pass: seize every thread not in the set yet; *ret_added says how many. */
+static int stop_pass(pid_t pid, struct stop_set *set, size_t *ret_added)
+{
+        size_t sorted = set->n, first = set->n, ntids = 0;
+        pid_t *tids = NULL;
+        int r;
+
+        r = task_list(pid, &tids, &ntids);
+        if (r < 0)
+                return r;
+        /* Every /proc read first, so that the threads are then stopped in a tight loop. */
+        for (size_t i = 0; i < ntids; i++) {
+                struct thread_capture *t;
+                struct task_stat st;
+
+                if (stop_set_has(set, sorted, tids[i]))
+                        continue;
+                if (task_stat_read(pid, tids[i], &st) < 0)
+                        continue; /* gone before we saw it */
+                r = stop_set_add(set, tids[i], &t);
+                if (r < 0)
+                        break;
+                t->stat = st;
+                if (st.flags & TASK_PF_KTHREAD)
+                        t->error = -EOPNOTSUPP;
+                else if (st.state == 'Z' || st.state == 'X')
+                        t->error = -ESRCH;
+        }
+        free(tids);
+        for (size_t i = first; i < set->n && r == 0; i++)
+                if (set->threads[i].error == 0)
+                        r = seize_one(pid, &set->threads[i]);
+        /* Even after a failure: whoever was seized must reach a stop to be detached.  The
+         * leader last: if the process is killed meanwhile, its death is only reported once
+         * we have reaped every other traced thread. */
+        for (size_t i = first; i < set->n; i++)
+                if (set->threads[i].seized && set->threads[i].tid != pid)
+                        wait_stop(&set->threads[i]);
+        for (size_t i = first; i < set->n; i++)
+                if (set->threads[i].seized && set->threads[i].tid == pid)
+                        wait_stop(&set->threads[i]);
+        qsort(set->threads, set->n, sizeof(*set->threads), cmp_capture);
+        if (r == 0)
+                *ret_added = set->n - first;
+        return r;
+}
+
+int stop_set_stop_all(pid_t pid, struct stop_set *set)
+{
+        int r = 0;
+
+        *set = (struct stop_set){ .pid = pid };
+        for (int pass = 0; pass < STOP_MAX_PASSES; pass++) {
+                size_t added = 0;
+
+                r = stop_pass(pid, set, &added);
+                if (r == -ENOENT && set->n > 0)
+                        r = 0; /* the whole process went away after the first listing */
+                if (r < 0 || added == 0)
+                        break;
+        }
+        if (r < 0) {
+                stop_set_detach_all(set);
+                stop_set_clear(set);
+                return r;
+        }
+        return 0;
+}
+
+/* A stopped thread the detach did not reach was killed meanwhile (SIGKILL ends a
+ * ptrace-stop): it is our zombie now, and must be reaped or the process can never be. */
+static void reap(struct thread_capture *t)
+{
+        for (;;) {
+                int status;
+
+                if (waitpid(t->tid, &status, __WALL) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return;
+                }
+                if (WIFEXITED(status) || WIFSIGNALED(status))
+                        return;
+                /* stopped again on its way out (PTRACE_EVENT_EXIT): now the detach works */
+                if (WIFSTOPPED(status) && ptrace(PTRACE_DETACH, t->tid, NULL, NULL) == 0)
+                        return;
+        }
+}
+
+uint64_t stop_set_detach_all(struct stop_set *set)
+{
+        uint64_t longest = 0;
+
+        for (size_t i = 0; i < set->n; i++) {
+                struct thread_capture *t = &set->threads[i];
+
+                if (!t->stopped)
+                        continue;
+                if (ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(uintptr_t)t->resume_signal) == 0)
+                        t->seized = false;
+                t->detach_ns = capture_now_ns();
+                t->stopped = false;
+                if ((uint64_t)(t->detach_ns - t->interrupt_ns) > longest)
+                        longest = (uint64_t)(t->detach_ns - t->interrupt_ns);
+        }
+        /* the leader last, as in the stop: its death waits for the others' */
+        for (int leader = 0; leader < 2; leader++)
+                for (size_t i = 0; i < set->n; i++) {
+                        struct thread_capture *t = &set->threads[i];
+
+                        if (t->seized && (t->tid == set->pid) == leader) {
+                                reap(t);
+                                t->seized = false;
+                                t->error = -ESRCH;
+                        }
+                }
+        return longest;
+}
+
+void stop_set_clear(struct stop_set *set)
+{
+        if (!set)
+                return;
+        for (size_t i = 0; i < set->n; i++)
+                capture_release(&set->threads[i]);
+        free(set->threads);
+        set->threads = NULL;
+        set->n = set->cap = 0;
+}

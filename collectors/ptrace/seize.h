@@ -1,0 +1,25 @@
+/* Stopping every thread of a process with PTRACE_SEIZE/INTERRUPT, and letting them go. */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "capture.h"
+
+struct stop_set {
+        pid_t pid;
+        size_t n, cap;
+        struct thread_capture *threads; /* sorted by tid */
+};
+
+/* Lists /proc/PID/task until no new thread shows up, seizing and interrupting each and
+ * waiting for its stop.  Zombies, kernel threads and threads that exit meanwhile stay in
+ * the set with an error and no stop.  On failure every stopped thread is detached again.
+ * -ENOENT: no such process; -EBUSY: traced by someone else; -EPERM: not allowed. */
+int stop_set_stop_all(pid_t pid, struct stop_set *set);
+
+/* Detaches every stopped thread (a group-stopped one stays stopped); returns the longest
+ * time any thread spent stopped, in ns. */
+uint64_t stop_set_detach_all(struct stop_set *set);
+
+void stop_set_clear(struct stop_set *set);

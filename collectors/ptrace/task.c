@@ -1,0 +1,190 @@
+/* Readers of /proc/PID/task: thread ids, per-thread stat (name, state, flags), TracerPid. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "task.h"
+
+int task_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
+{
+        size_t len = 0, cap = 4096;
+        char *buf = NULL;
+        int fd, r;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ESRCH ? -ENOENT : -errno;
+        buf = malloc(cap + 1);
+        if (!buf) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (;;) {
+                ssize_t n;
+
+                if (len == cap) {
+                        char *nb;
+
+                        if (cap >= max) {
+                                r = -EFBIG;
+                                goto out;
+                        }
+                        cap = cap * 2 > max ? max : cap * 2;
+                        nb = realloc(buf, cap + 1);
+                        if (!nb) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        buf = nb;
+                }
+                n = read(fd, buf + len, cap - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        /* a process that died under us reads as ESRCH */
+                        r = errno == ESRCH ? -ENOENT : -errno;
+                        goto out;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+        }
+        buf[len] = '\0';
+        *ret_buf = buf;
+        *ret_len = len;
+        buf = NULL;
+        r = 0;
+out:
+        free(buf);
+        close(fd);
+        return r;
+}
+
+int task_stat_parse(const char *text, size_t len, struct task_stat *ret)
+{
+        const char *open, *close = NULL, *p;
+        struct task_stat st = {0};
+        size_t nlen;
+        unsigned long long flags;
+        char state;
+
+        /* The name is between the first '(' and the LAST ')': it may hold either. */
+        open = memchr(text, '(', len);
+        for (p = text + len; p > text; p--)
+                if (p[-1] == ')') {
+                        close = p - 1;
+                        break;
+                }
+        if (!open || !close || close < open)
+                return -EINVAL;
+        nlen = (size_t)(close - open - 1);
+        if (nlen >= sizeof(st.name))
+                nlen = sizeof(st.name) - 1;
+        memcpy(st.name, open + 1, nlen);
+        /* ") S ppid pgrp session tty_nr tpgid flags" */
+        if (sscanf(close + 1, " %c %*d %*d %*d %*d %*d %llu", &state, &flags) != 2)
+                return -EINVAL;
+        st.state = state;
+        st.flags = flags;
+        *ret = st;
+        return 0;
+}
+
+int task_stat_read(pid_t pid, pid_t tid, struct task_stat *ret)
+{
+        char path[64], *text;
+        size_t len;
+        int r;
+
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+        r = task_read_file(path, 4096, &text, &len);
+        if (r < 0)
+                return r;
+        r = task_stat_parse(text, len, ret);
+        free(text);
+        return r;
+}
+
+int task_tracer_read(pid_t pid, pid_t tid, pid_t *ret)
+{
+        char path[64], *text, *line;
+        size_t len;
+        int r, tracer;
+
+        if (tid)
+                snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+        else
+                snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+        r = task_read_file(path, 1 << 16, &text, &len);
+        if (r < 0)
+                return r;
+        line = strstr(text, "\nTracerPid:");
+        if (!line || sscanf(line, "\nTracerPid: %d", &tracer) != 1)
+                r = -EINVAL;
+        else
+                *ret = tracer;
+        free(text);
+        return r;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+        pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+        return (x > y) - (x < y);
+}
+
+int task_list(pid_t pid, pid_t **ret, size_t *ret_n)
+{
+        char path[64];
+        pid_t *tids = NULL;
+        size_t n = 0, cap = 0;
+        struct dirent *de;
+        DIR *d;
+        int r = 0;
+
+        snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+        d = opendir(path); /* glibc opens it O_CLOEXEC */
+        if (!d)
+                return errno == ESRCH ? -ENOENT : -errno;
+        while ((errno = 0, de = readdir(d))) {
+                char *end;
+                long tid = strtol(de->d_name, &end, 10);
+
+                if (*end || tid <= 0)
+                        continue;
+                if (n == cap) {
+                        pid_t *nt;
+
+                        if (cap >= TASK_MAX_THREADS) {
+                                r = -E2BIG;
+                                goto out;
+                        }
+                        cap = cap ? cap * 2 : 32;
+                        nt = realloc(tids, cap * sizeof(*tids));
+                        if (!nt) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        tids = nt;
+                }
+                tids[n++] = (pid_t)tid;
+        }
+        if (errno) {
+                r = -errno;
+                goto out;
+        }
+        qsort(tids, n, sizeof(*tids), cmp_pid);
+        *ret = tids;
+        *ret_n = n;
+        tids = NULL;
+out:
+        free(tids);
+        closedir(d);
+        return r;
+}

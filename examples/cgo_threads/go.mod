@@ -1,0 +1,3 @@
+module memprof/examples/cgo_threads
+
+go 1.19

@@ -1,0 +1,264 @@
+/* threads_collect against the example: every thread with its blocking function, name and
+ * state; the target free and running afterwards; stopped stays stopped; traced is -EBUSY. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "target.h"
+#include "threads.h"
+
+static const char *example;
+
+static const struct thread_stack *find_thread(const struct thread_snapshot *s, const char *name)
+{
+        for (size_t i = 0; i < s->nthreads; i++)
+                if (strcmp(s->threads[i].name, name) == 0)
+                        return &s->threads[i];
+        return NULL;
+}
+
+/* How many frames of the stack are in function fn (return addresses looked up at pc-1). */
+static size_t frames_in(const struct target *t, const struct thread_stack *ts, const char *fn)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < ts->nframes; i++)
+                if (strcmp(target_symbol(t, ts->pcs[i] - (i > 0)), fn) == 0)
+                        n++;
+        return n;
+}
+
+static void dump(const struct target *t, const struct thread_snapshot *s)
+{
+        for (size_t i = 0; i < s->nthreads; i++) {
+                const struct thread_stack *ts = &s->threads[i];
+
+                fprintf(stderr, "TID %d %s %c error %d\n", (int)ts->tid, ts->name, ts->state,
+                        ts->error);
+                for (size_t j = 0; j < ts->nframes; j++)
+                        fprintf(stderr, "  #%zu 0x%lx %s\n", j, (unsigned long)ts->pcs[j],
+                                target_symbol(t, ts->pcs[j] - (j > 0)));
+        }
+}
+
+static void check_thread(const struct target *t, const struct thread_snapshot *s,
+                         const char *name, const char *fn, const char *states)
+{
+        const struct thread_stack *ts = find_thread(s, name);
+
+        if (!ts || ts->error || !strchr(states, ts->state) || frames_in(t, ts, fn) == 0 ||
+            frames_in(t, ts, "run") != 1) {
+                fprintf(stderr, "thread %s: expected %s in state [%s]\n", name, fn, states);
+                dump(t, s);
+                CHECK(!"thread as expected");
+        }
+}
+
+static void test_all_threads(void)
+{
+        struct thread_snapshot *s = NULL;
+        struct target t;
+
+        target_start(&t, example, NULL);
+        CHECK(threads_collect(t.pid, &s) == 0);
+        CHECK(s->pid == t.pid && s->nthreads == 6 && s->time_ns > 0 && s->stopped_ns > 0);
+        for (size_t i = 1; i < s->nthreads; i++)
+                CHECK(s->threads[i - 1].tid < s->threads[i].tid);
+        CHECK(s->threads[0].tid == t.pid && s->threads[0].nframes > 0);
+        check_thread(&t, s, "mp-condvar", "wait_on_condvar", "S");
+        check_thread(&t, s, "mp-sleep", "sleep_in_nanosleep", "S");
+        check_thread(&t, s, "mp-pipe", "block_in_pipe_read", "S");
+        check_thread(&t, s, "mp-busy", "spin_busy_loop", "R");
+        check_thread(&t, s, "mp-deep", "block_at_bottom", "S");
+        CHECK(frames_in(&t, find_thread(s, "mp-deep"), "recurse_deep") == 40);
+        CHECK(frames_in(&t, &s->threads[0], "main") == 1);
+        /* the busy thread's pc is in the loop itself, not a return address */
+        CHECK(strcmp(target_symbol(&t, find_thread(s, "mp-busy")->pcs[0]), "spin_busy_loop") == 0);
+        thread_snapshot_free(s);
+
+        CHECK(target_free_running(t.pid, false));
+        CHECK(target_spinning(&t));
+        /* and again: nothing left behind by the first collection */
+        CHECK(threads_collect(t.pid, &s) == 0 && s->nthreads == 6);
+        thread_snapshot_free(s);
+        CHECK(target_free_running(t.pid, false));
+        target_stop(&t);
+}
+
+/* A SIGSTOP'd process is still stopped after the collection, every thread of it. */
+static void test_stopped_stays_stopped(void)
+{
+        struct thread_snapshot *s = NULL;
+        struct timespec tick = { 0, 1000000 };
+        struct target t;
+        int status;
+        uint64_t spins;
+
+        target_start(&t, example, NULL);
+        CHECK(kill(t.pid, SIGSTOP) == 0);
+        CHECK(waitpid(t.pid, &status, WUNTRACED) == t.pid && WIFSTOPPED(status));
+        CHECK(threads_collect(t.pid, &s) == 0 && s->nthreads == 6);
+        for (size_t i = 0; i < s->nthreads; i++)
+                CHECK(s->threads[i].state == 'T' && s->threads[i].nframes > 0);
+        check_thread(&t, s, "mp-deep", "block_at_bottom", "T");
+        thread_snapshot_free(s);
+        CHECK(target_free_running(t.pid, true));
+        spins = target_spins(&t);
+        /* back in the group stop: every thread T again (detach puts them back there) */
+        for (int i = 0; i < 5000; i++) {
+                bool all = true;
+
+                CHECK(threads_collect(t.pid, &s) == 0);
+                for (size_t j = 0; j < s->nthreads; j++)
+                        all &= s->threads[j].state == 'T';
+                thread_snapshot_free(s);
+                if (all)
+                        break;
+                nanosleep(&tick, NULL);
+        }
+        nanosleep(&tick, NULL);
+        CHECK(target_spins(&t) == spins);
+        CHECK(kill(t.pid, SIGCONT) == 0);
+        CHECK(target_spinning(&t));
+        CHECK(target_free_running(t.pid, false));
+        target_stop(&t);
+}
+
+/* Another tracer holds one thread (not the leader, so only SEIZE can tell): -EBUSY, and the
+ * threads seized before it are let go. */
+static void test_traced_is_busy(bool whole_process)
+{
+        struct thread_snapshot *s = NULL;
+        struct target t;
+        pid_t holder, victim;
+        int sync[2];
+        char c;
+
+        target_start(&t, example, NULL);
+        CHECK(threads_collect(t.pid, &s) == 0);
+        victim = whole_process ? t.pid : find_thread(s, "mp-sleep")->tid;
+        thread_snapshot_free(s);
+        CHECK(pipe(sync) == 0);
+        holder = fork();
+        CHECK(holder >= 0);
+        if (holder == 0) {
+                if (ptrace(PTRACE_SEIZE, victim, NULL, NULL) < 0)
+                        _exit(1);
+                (void)!write(sync[1], "x", 1);
+                pause();
+                _exit(0);
+        }
+        close(sync[1]);
+        CHECK(read(sync[0], &c, 1) == 1);
+        close(sync[0]);
+        CHECK(threads_collect(t.pid, &s) == -EBUSY);
+        CHECK(thread_tracer(t.pid, victim) == holder);
+        kill(holder, SIGKILL);
+        waitpid(holder, NULL, 0);
+        CHECK(target_free_running(t.pid, false));
+        CHECK(target_spinning(&t));
+        CHECK(threads_collect(t.pid, &s) == 0 && s->nthreads == 6);
+        thread_snapshot_free(s);
+        target_stop(&t);
+}
+
+/* The leader exited (pthread_exit) and is a zombie: reported without a stack. */
+static void test_zombie_leader(void)
+{
+        struct thread_snapshot *s = NULL;
+        struct timespec tick = { 0, 1000000 };
+        struct target t;
+
+        target_start(&t, example, "exit-main");
+        for (int i = 0; i < 5000 && thread_state(t.pid, t.pid) != 'Z'; i++)
+                nanosleep(&tick, NULL);
+        CHECK(thread_state(t.pid, t.pid) == 'Z');
+        CHECK(threads_collect(t.pid, &s) == 0 && s->nthreads == 6);
+        CHECK(s->threads[0].tid == t.pid && s->threads[0].state == 'Z');
+        CHECK(s->threads[0].error == -ESRCH && s->threads[0].nframes == 0);
+        check_thread(&t, s, "mp-pipe", "block_in_pipe_read", "S");
+        thread_snapshot_free(s);
+        CHECK(target_free_running(t.pid, false));
+        target_stop(&t);
+}
+
+/* A collector killed at any point leaves the target running: the kernel detaches. */
+static void test_collector_killed(void)
+{
+        struct target t;
+
+        target_start(&t, example, NULL);
+        for (int i = 0; i < 40; i++) {
+                struct timespec delay = { 0, (long)(i % 10) * 300000 };
+                pid_t c = fork();
+
+                CHECK(c >= 0);
+                if (c == 0) {
+                        for (;;) {
+                                struct thread_snapshot *s = NULL;
+
+                                if (threads_collect(t.pid, &s) == 0)
+                                        thread_snapshot_free(s);
+                        }
+                }
+                nanosleep(&delay, NULL);
+                kill(c, SIGKILL);
+                waitpid(c, NULL, 0);
+                CHECK(target_free_running(t.pid, false));
+        }
+        CHECK(target_spinning(&t));
+        target_stop(&t);
+}
+
+static void test_no_such_process(void)
+{
+        struct thread_snapshot *s = NULL;
+        pid_t p = fork();
+
+        CHECK(p >= 0);
+        if (p == 0)
+                _exit(0);
+        waitpid(p, NULL, 0);
+        CHECK(threads_collect(p, &s) == -ENOENT);
+        CHECK(threads_collect(-1, &s) == -ENOENT);
+}
+
+/* A kernel thread has no user stack: listed, not an error, never a hang. */
+static void test_kernel_thread(void)
+{
+        struct thread_snapshot *s = NULL;
+
+        if (threads_collect(2, &s) != 0) {
+                printf("no kthreadd at pid 2 (container?): kernel thread case not checked\n");
+                return;
+        }
+        CHECK(s->nthreads == 1 && s->threads[0].error == -EOPNOTSUPP);
+        CHECK(s->threads[0].nframes == 0);
+        thread_snapshot_free(s);
+}
+
+int main(int argc, char **argv)
+{
+        if (argc < 2) {
+                fprintf(stderr, "usage: %s EXAMPLE\n", argv[0]);
+                return 2;
+        }
+        example = argv[1];
+        test_no_such_process();
+        test_kernel_thread();
+        test_all_threads();
+        test_stopped_stays_stopped();
+        test_traced_is_busy(true);
+        test_traced_is_busy(false);
+        test_zombie_leader();
+        test_collector_killed();
+        target_kill_all();
+        printf("ok\n");
+        return 0;
+}
