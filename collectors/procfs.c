@@ -1,1 +1,405 @@
-/* stub */
+/* Readers for /proc/PID/status, /proc/PID/stat and the /proc listing: bounded, no logging. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "procfs.h"
+
+/* status is ~1.5 KiB, but its Groups line grows with the number of supplementary groups
+ * (up to 65536 of them), so allow far more than usual and still stay bounded. */
+#define PROC_READ_MAX (1u << 20)
+
+/* /proc/sys/kernel/pid_max can be at most 2^22 (PID_MAX_LIMIT on 64-bit). */
+#define PROC_PID_LIMIT (1 << 22)
+
+/* Reads a whole /proc file into a malloc'd, NUL-terminated buffer. */
+static int read_proc_file(const char *path, char **ret_buf, size_t *ret_len)
+{
+        size_t cap = 4096, len = 0;
+        char *buf = NULL;
+        int fd, r;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return errno == ESRCH ? -ENOENT : -errno;
+
+        buf = malloc(cap);
+        if (!buf) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (;;) {
+                ssize_t n;
+
+                if (len + 1 >= cap) {
+                        char *nbuf;
+
+                        if (cap >= PROC_READ_MAX) {
+                                r = -EFBIG;
+                                goto out;
+                        }
+                        nbuf = realloc(buf, cap * 2);
+                        if (!nbuf) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        buf = nbuf;
+                        cap *= 2;
+                }
+                n = read(fd, buf + len, cap - 1 - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        /* a process that exits between open and read gives ESRCH */
+                        r = errno == ESRCH ? -ENOENT : -errno;
+                        goto out;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+        }
+        buf[len] = '\0';
+        *ret_buf = buf;
+        *ret_len = len;
+        buf = NULL;
+        r = 0;
+out:
+        free(buf);
+        close(fd);
+        return r;
+}
+
+/* Parses an unsigned decimal (base 10) or hex (base 16) number at *p, skipping leading
+ * blanks; advances *p past it.  Overflow is an error rather than a silent wrap. */
+static int parse_u64(const char **p, const char *end, int base, uint64_t *ret)
+{
+        const char *s = *p;
+        uint64_t v = 0;
+        size_t digits = 0;
+
+        while (s < end && (*s == ' ' || *s == '\t'))
+                s++;
+        for (; s < end; s++, digits++) {
+                unsigned d;
+
+                if (*s >= '0' && *s <= '9')
+                        d = (unsigned)(*s - '0');
+                else if (base == 16 && *s >= 'a' && *s <= 'f')
+                        d = (unsigned)(*s - 'a' + 10);
+                else if (base == 16 && *s >= 'A' && *s <= 'F')
+                        d = (unsigned)(*s - 'A' + 10);
+                else
+                        break;
+                if (v > (UINT64_MAX - d) / (unsigned)base)
+                        return -ERANGE;
+                v = v * (unsigned)base + d;
+        }
+        if (digits == 0)
+                return -EBADMSG;
+        *p = s;
+        *ret = v;
+        return 0;
+}
+
+/* "1234 kB" → bytes. */
+static int parse_kb(const char *p, const char *end, uint64_t *ret)
+{
+        uint64_t v;
+        int r;
+
+        r = parse_u64(&p, end, 10, &v);
+        if (r < 0)
+                return r;
+        if (v > UINT64_MAX / 1024)
+                return -ERANGE;
+        *ret = v * 1024;
+        return 0;
+}
+
+/* "1000\t1000\t1000\t1000" → four ids; all four must be there. */
+static int parse_ids(const char *p, const char *end, uint32_t ret[4])
+{
+        uint32_t ids[4];
+
+        for (int i = 0; i < 4; i++) {
+                uint64_t v;
+                int r;
+
+                r = parse_u64(&p, end, 10, &v);
+                if (r < 0)
+                        return r;
+                if (v > UINT32_MAX)
+                        return -ERANGE;
+                ids[i] = (uint32_t)v;
+        }
+        memcpy(ret, ids, sizeof(ids));
+        return 0;
+}
+
+static int parse_pid(const char *p, const char *end, pid_t *ret)
+{
+        uint64_t v;
+        int r;
+
+        r = parse_u64(&p, end, 10, &v);
+        if (r < 0)
+                return r;
+        if (v > INT_MAX)
+                return -ERANGE;
+        *ret = (pid_t)v;
+        return 0;
+}
+
+enum {
+        SEEN_PID = 1 << 0,
+        SEEN_UID = 1 << 1,
+        SEEN_GID = 1 << 2,
+};
+
+/* One "Key:\tvalue" line of status into *st; unknown keys are ignored. */
+static int parse_status_line(const char *key, size_t klen, const char *v, const char *end,
+                             struct proc_status *st, unsigned *seen)
+{
+        static const struct {
+                const char *key;
+                size_t off;
+        } sizes[] = {
+                {"VmRSS", offsetof(struct proc_status, vm_rss)},
+                {"VmHWM", offsetof(struct proc_status, vm_hwm)},
+                {"VmSize", offsetof(struct proc_status, vm_size)},
+                {"RssAnon", offsetof(struct proc_status, rss_anon)},
+                {"RssFile", offsetof(struct proc_status, rss_file)},
+                {"RssShmem", offsetof(struct proc_status, rss_shmem)},
+                {"VmSwap", offsetof(struct proc_status, vm_swap)},
+        };
+#define KEY_IS(k) (klen == sizeof(k) - 1 && memcmp(key, k, klen) == 0)
+
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+                if (klen == strlen(sizes[i].key) && memcmp(key, sizes[i].key, klen) == 0) {
+                        if (KEY_IS("VmSize"))
+                                st->has_mm = true;
+                        return parse_kb(v, end, (uint64_t *)((char *)st + sizes[i].off));
+                }
+        }
+        if (KEY_IS("Name")) {
+                /* kept as the kernel escapes it; workqueue names exceed comm's 16 bytes */
+                size_t n = (size_t)(end - v);
+
+                while (v < end && (*v == ' ' || *v == '\t'))
+                        v++, n--;
+                if (n >= sizeof(st->name))
+                        n = sizeof(st->name) - 1;
+                memcpy(st->name, v, n);
+                st->name[n] = '\0';
+                return 0;
+        }
+        if (KEY_IS("State")) {
+                while (v < end && (*v == ' ' || *v == '\t'))
+                        v++;
+                st->state = v < end && isalpha((unsigned char)*v) ? *v : '?';
+                return 0;
+        }
+        if (KEY_IS("Pid")) {
+                *seen |= SEEN_PID;
+                return parse_pid(v, end, &st->pid);
+        }
+        if (KEY_IS("PPid"))
+                return parse_pid(v, end, &st->ppid);
+        if (KEY_IS("Uid")) {
+                *seen |= SEEN_UID;
+                return parse_ids(v, end, st->uid);
+        }
+        if (KEY_IS("Gid")) {
+                *seen |= SEEN_GID;
+                return parse_ids(v, end, st->gid);
+        }
+        if (KEY_IS("CapEff"))
+                return parse_u64(&v, end, 16, &st->cap_eff);
+        if (KEY_IS("Threads"))
+                return parse_u64(&v, end, 10, &st->threads);
+        return 0;
+#undef KEY_IS
+}
+
+int proc_status_parse(const char *text, size_t len, struct proc_status *ret)
+{
+        struct proc_status st = {.state = '?'};
+        const char *p = text, *end = text + len;
+        unsigned seen = 0;
+
+        while (p < end) {
+                const char *eol = memchr(p, '\n', (size_t)(end - p));
+                const char *colon;
+                int r;
+
+                if (!eol)
+                        eol = end;
+                colon = memchr(p, ':', (size_t)(eol - p));
+                if (colon) {
+                        r = parse_status_line(p, (size_t)(colon - p), colon + 1, eol, &st,
+                                              &seen);
+                        if (r < 0)
+                                return r;
+                }
+                p = eol + 1;
+        }
+        /* Without these the caller could not decide access: refuse rather than guess. */
+        if ((seen & (SEEN_PID | SEEN_UID | SEEN_GID)) != (SEEN_PID | SEEN_UID | SEEN_GID))
+                return -EBADMSG;
+        *ret = st;
+        return 0;
+}
+
+int proc_status_read(pid_t pid, struct proc_status *ret)
+{
+        char path[64], *buf = NULL;
+        size_t len;
+        int r;
+
+        if (pid <= 0)
+                return -ENOENT;
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+        r = read_proc_file(path, &buf, &len);
+        if (r < 0)
+                return r;
+        r = proc_status_parse(buf, len, ret);
+        free(buf);
+        return r;
+}
+
+int proc_stat_parse_start_time(const char *text, size_t len, uint64_t *ret)
+{
+        const char *p = NULL, *end = text + len;
+        uint64_t v;
+        int r;
+
+        /* comm (field 2) may hold spaces and parentheses, but it is the only field that
+         * can, so everything after the LAST ')' is plain space-separated numbers. */
+        for (const char *s = text; s < end; s++)
+                if (*s == ')')
+                        p = s + 1;
+        if (!p)
+                return -EBADMSG;
+
+        /* after ')' come field 3 (state) ... field 22 (starttime): skip 19 fields */
+        for (int field = 3; field < 22; field++) {
+                while (p < end && *p == ' ')
+                        p++;
+                if (p >= end || *p == '\n')
+                        return -EBADMSG;
+                while (p < end && *p != ' ' && *p != '\n')
+                        p++;
+        }
+        if (p >= end || *p != ' ')
+                return -EBADMSG;
+        r = parse_u64(&p, end, 10, &v);
+        if (r < 0)
+                return r;
+        if (p < end && *p != ' ' && *p != '\n')
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+int proc_start_time(pid_t pid, uint64_t *ret)
+{
+        char path[64], *buf = NULL;
+        size_t len;
+        int r;
+
+        if (pid <= 0)
+                return -ENOENT;
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        r = read_proc_file(path, &buf, &len);
+        if (r < 0)
+                return r;
+        r = proc_stat_parse_start_time(buf, len, ret);
+        free(buf);
+        return r;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+        pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+        return (x > y) - (x < y);
+}
+
+/* "1234" → 1234; anything else (self, sys, 0123, overflow) is not a process. */
+static bool parse_pid_name(const char *s, pid_t *ret)
+{
+        long v = 0;
+
+        if (*s < '1' || *s > '9')
+                return false;
+        for (; *s; s++) {
+                if (*s < '0' || *s > '9')
+                        return false;
+                v = v * 10 + (*s - '0');
+                if (v >= PROC_PID_LIMIT)
+                        return false;
+        }
+        *ret = (pid_t)v;
+        return true;
+}
+
+int proc_list_pids(pid_t **ret, size_t *ret_n)
+{
+        size_t n = 0, cap = 256;
+        pid_t *pids = NULL;
+        struct dirent *de;
+        DIR *d;
+        int r;
+
+        d = opendir("/proc"); /* glibc opens it O_CLOEXEC */
+        if (!d)
+                return -errno;
+        pids = malloc(cap * sizeof(*pids));
+        if (!pids) {
+                r = -ENOMEM;
+                goto out;
+        }
+        errno = 0;
+        while ((de = readdir(d))) {
+                pid_t pid;
+
+                if (!parse_pid_name(de->d_name, &pid))
+                        continue;
+                if (n == cap) {
+                        pid_t *np;
+
+                        if (cap >= PROC_PID_LIMIT) {
+                                r = -EFBIG;
+                                goto out;
+                        }
+                        np = realloc(pids, cap * 2 * sizeof(*pids));
+                        if (!np) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        pids = np;
+                        cap *= 2;
+                }
+                pids[n++] = pid;
+                errno = 0;
+        }
+        if (errno != 0) {
+                r = -errno;
+                goto out;
+        }
+        qsort(pids, n, sizeof(*pids), cmp_pid);
+        *ret = pids;
+        *ret_n = n;
+        pids = NULL;
+        r = 0;
+out:
+        free(pids);
+        closedir(d);
+        return r;
+}

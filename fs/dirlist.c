@@ -1,0 +1,119 @@
+/* Directory listings, taken whole at opendir and served by offset (like seq_file). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "memprofd.h"
+
+struct dirent_fs {
+        char name[16];
+        fuse_ino_t ino;
+        mode_t type;
+};
+
+struct dirlist {
+        size_t n, cap;
+        struct dirent_fs e[];
+};
+
+static struct dirlist *dirlist_alloc(size_t cap)
+{
+        struct dirlist *l = malloc(sizeof(*l) + cap * sizeof(l->e[0]));
+
+        if (l) {
+                l->n = 0;
+                l->cap = cap;
+        }
+        return l;
+}
+
+static void dirlist_add(struct dirlist *l, const char *name, fuse_ino_t ino, mode_t type)
+{
+        struct dirent_fs *e;
+
+        if (l->n >= l->cap)
+                return;
+        e = &l->e[l->n++];
+        snprintf(e->name, sizeof(e->name), "%s", name);
+        e->ino = ino;
+        e->type = type;
+}
+
+int dirlist_root(struct dirlist **ret)
+{
+        struct dirlist *l;
+        pid_t *pids;
+        size_t n;
+        int r;
+
+        r = proc_list_pids(&pids, &n);
+        if (r < 0)
+                return r;
+        l = dirlist_alloc(n + 2);
+        if (!l) {
+                free(pids);
+                return -ENOMEM;
+        }
+        dirlist_add(l, ".", FUSE_ROOT_ID, S_IFDIR);
+        dirlist_add(l, "..", FUSE_ROOT_ID, S_IFDIR);
+        for (size_t i = 0; i < n; i++) {
+                struct target t;
+                char name[16];
+
+                /* processes that exited since, kernel threads and zombies are left out */
+                if (tree_target(pids[i], &t) < 0)
+                        continue;
+                struct node node = {.kind = NODE_PID, .pid = t.pid, .start = t.start};
+                snprintf(name, sizeof(name), "%d", (int)t.pid);
+                dirlist_add(l, name, tree_ino(&node), S_IFDIR);
+        }
+        free(pids);
+        *ret = l;
+        return 0;
+}
+
+int dirlist_pid(const struct target *t, struct dirlist **ret)
+{
+        struct node dir = {.kind = NODE_PID, .pid = t->pid, .start = t->start};
+        struct dirlist *l = dirlist_alloc(files_count() + 2);
+
+        if (!l)
+                return -ENOMEM;
+        dirlist_add(l, ".", tree_ino(&dir), S_IFDIR);
+        dirlist_add(l, "..", FUSE_ROOT_ID, S_IFDIR);
+        for (size_t i = 0; i < files_count(); i++) {
+                const struct fs_file *f = files_get((int)i);
+                struct node file = {.kind = NODE_FILE, .pid = t->pid, .start = t->start,
+                                    .file = (int)i};
+
+                if (files_exist(f, t->pid))
+                        dirlist_add(l, f->name, tree_ino(&file), S_IFREG);
+        }
+        *ret = l;
+        return 0;
+}
+
+void dirlist_free(struct dirlist *l)
+{
+        free(l);
+}
+
+size_t dirlist_fill(fuse_req_t req, const struct dirlist *l, off_t off, char *buf, size_t size)
+{
+        size_t used = 0;
+
+        for (size_t i = (size_t)off; off >= 0 && i < l->n; i++) {
+                struct stat st = {.st_ino = l->e[i].ino, .st_mode = l->e[i].type};
+                size_t need;
+
+                /* the offset handed back is that of the next entry */
+                need = fuse_add_direntry(req, buf + used, size - used, l->e[i].name, &st,
+                                         (off_t)i + 1);
+                if (need > size - used)
+                        break;
+                used += need;
+        }
+        return used;
+}

@@ -1,0 +1,47 @@
+/* The files of a PID directory: name, whether it exists for a process, its generator. */
+#include <string.h>
+#include <unistd.h>
+
+#include "heap_segment.h"
+#include "memprofd.h"
+
+static const struct fs_file files[] = {
+        {"memstats", false, gen_memstats},
+        {"heap", true, gen_heap},
+        {"allocs", true, gen_allocs},
+        {"heap.txt", true, gen_heap_txt},
+        {"threads", false, gen_threads},
+        {"threads.txt", false, gen_threads_txt},
+};
+
+size_t files_count(void)
+{
+        return sizeof(files) / sizeof(files[0]);
+}
+
+const struct fs_file *files_get(int index)
+{
+        if (index < 0 || (size_t)index >= files_count())
+                return NULL;
+        return &files[index];
+}
+
+int files_find(const char *name)
+{
+        for (size_t i = 0; i < files_count(); i++)
+                if (strcmp(files[i].name, name) == 0)
+                        return (int)i;
+        return -1;
+}
+
+bool files_exist(const struct fs_file *f, pid_t pid)
+{
+        int fd;
+
+        if (!f->needs_shim)
+                return true;
+        if (heap_segment_open(pid, &fd) < 0)
+                return false;
+        close(fd);
+        return true;
+}

@@ -1,0 +1,191 @@
+/* The generators behind each file: collect, symbolize, render; failures logged once here. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "heap_segment.h"
+#include "memprofd.h"
+#include "render.h"
+#include "symbolize.h"
+#include "threads.h"
+
+/*
+ * Turns a collector's error into what the reader sees.  A process that is gone (or whose
+ * PID now belongs to another process) is ENOENT and not worth a log line; everything else
+ * is a genuine failure, logged with its cause.
+ */
+static int failed(const struct target *t, const char *file, const char *what, int r)
+{
+        if (r == -ENOENT || r == -ESRCH || !tree_still_running(t))
+                return -ENOENT;
+        switch (r) {
+        case -EBUSY:
+                fs_log("pid %d: %s: %s: the process is already traced (by a debugger?)",
+                       (int)t->pid, file, what);
+                return -EBUSY;
+        case -ENOMEM:
+                fs_log("pid %d: %s: %s: out of memory", (int)t->pid, file, what);
+                return -ENOMEM;
+        default:
+                fs_log("pid %d: %s: %s: %s", (int)t->pid, file, what, strerror(-r));
+                return -EIO;
+        }
+}
+
+/* Reads the shim's segment; -ENOENT when the process does not carry the shim. */
+static int read_heap(const struct target *t, const char *file, struct heap_snapshot **ret)
+{
+        const char *why = NULL;
+        int fd, r;
+
+        r = heap_segment_open(t->pid, &fd);
+        if (r < 0)
+                return r == -ENOENT ? -ENOENT : failed(t, file, "finding the heap segment", r);
+        r = heap_snapshot_read(fd, ret, &why);
+        close(fd);
+        if (r == -EBADMSG) {
+                fs_log("pid %d: corrupt heap segment: %s", (int)t->pid, why ? why : "?");
+                return -EIO;
+        }
+        if (r < 0)
+                return failed(t, file, "reading the heap segment", r);
+        return 0;
+}
+
+static int open_symbols(struct memprofd *d, const struct target *t, const char *file,
+                        struct sym_process **ret)
+{
+        int r;
+
+        if (!d->sym) {
+                fs_log("pid %d: %s: no symbolizer (it failed at start-up)", (int)t->pid, file);
+                return -EIO;
+        }
+        r = sym_process_open(d->sym, t->pid, ret);
+        return r < 0 ? failed(t, file, "reading its mappings", r) : 0;
+}
+
+int gen_memstats(struct memprofd *d, const struct target *t, char **ret_buf, size_t *ret_len)
+{
+        struct heap_snapshot *heap = NULL;
+        const char *why = NULL;
+        char why_buf[256];
+        int fd, r;
+
+        /* memstats stays readable when the segment is not: the reason goes in the file */
+        r = heap_segment_open(t->pid, &fd);
+        if (r == 0) {
+                r = heap_snapshot_read(fd, &heap, &why);
+                close(fd);
+                if (r == -EBADMSG) {
+                        fs_log("pid %d: corrupt heap segment: %s", (int)t->pid, why ? why : "?");
+                        snprintf(why_buf, sizeof(why_buf), "corrupt heap segment: %s",
+                                 why ? why : "?");
+                } else if (r < 0) {
+                        fs_log("pid %d: memstats: reading the heap segment: %s", (int)t->pid,
+                               strerror(-r));
+                        snprintf(why_buf, sizeof(why_buf),
+                                 "the shim's segment could not be read: %s", strerror(-r));
+                }
+        } else if (r == -ENOENT) {
+                snprintf(why_buf, sizeof(why_buf), "libmemprof.so is not loaded in this process");
+        } else {
+                snprintf(why_buf, sizeof(why_buf), "looking for the shim's segment failed: %s",
+                         strerror(-r));
+        }
+
+        /* t->st was read for this very request, so the kernel figures are fresh */
+        r = render_memstats(&t->st, heap, heap ? NULL : why_buf, ret_buf, ret_len);
+        heap_snapshot_free(heap);
+        return r < 0 ? failed(t, "memstats", "rendering", r) : 0;
+}
+
+enum heap_kind { HEAP_INUSE, HEAP_ALLOCS, HEAP_TEXT };
+
+static int gen_heap_file(struct memprofd *d, const struct target *t, const char *file,
+                         enum heap_kind kind, char **ret_buf, size_t *ret_len)
+{
+        struct heap_snapshot *heap = NULL;
+        struct sym_process *sp = NULL;
+        int r;
+
+        r = read_heap(t, file, &heap);
+        if (r < 0)
+                return r;
+        r = open_symbols(d, t, file, &sp);
+        if (r < 0)
+                goto out;
+        if (kind == HEAP_TEXT) {
+                r = render_heap_text(heap, sp, ret_buf, ret_len);
+        } else {
+                uint8_t *buf;
+
+                r = render_heap_pprof(heap, sp, kind == HEAP_ALLOCS, &buf, ret_len);
+                if (r == 0)
+                        *ret_buf = (char *)buf;
+        }
+        if (r < 0)
+                r = failed(t, file, "rendering", r);
+out:
+        sym_process_free(sp);
+        heap_snapshot_free(heap);
+        return r;
+}
+
+int gen_heap(struct memprofd *d, const struct target *t, char **ret_buf, size_t *ret_len)
+{
+        return gen_heap_file(d, t, "heap", HEAP_INUSE, ret_buf, ret_len);
+}
+
+int gen_allocs(struct memprofd *d, const struct target *t, char **ret_buf, size_t *ret_len)
+{
+        return gen_heap_file(d, t, "allocs", HEAP_ALLOCS, ret_buf, ret_len);
+}
+
+int gen_heap_txt(struct memprofd *d, const struct target *t, char **ret_buf, size_t *ret_len)
+{
+        return gen_heap_file(d, t, "heap.txt", HEAP_TEXT, ret_buf, ret_len);
+}
+
+static int gen_threads_file(struct memprofd *d, const struct target *t, const char *file,
+                            bool text, char **ret_buf, size_t *ret_len)
+{
+        struct thread_snapshot *ts = NULL;
+        struct sym_process *sp = NULL;
+        int r;
+
+        r = threads_collect(t->pid, &ts);
+        if (r < 0)
+                return failed(t, file, "collecting thread stacks", r);
+        r = open_symbols(d, t, file, &sp);
+        if (r < 0)
+                goto out;
+        if (text) {
+                r = render_threads_text(ts, sp, ret_buf, ret_len);
+        } else {
+                uint8_t *buf;
+
+                r = render_threads_pprof(ts, sp, &buf, ret_len);
+                if (r == 0)
+                        *ret_buf = (char *)buf;
+        }
+        if (r < 0)
+                r = failed(t, file, "rendering", r);
+out:
+        sym_process_free(sp);
+        thread_snapshot_free(ts);
+        return r;
+}
+
+int gen_threads(struct memprofd *d, const struct target *t, char **ret_buf, size_t *ret_len)
+{
+        return gen_threads_file(d, t, "threads", false, ret_buf, ret_len);
+}
+
+int gen_threads_txt(struct memprofd *d, const struct target *t, char **ret_buf,
+                    size_t *ret_len)
+{
+        return gen_threads_file(d, t, "threads.txt", true, ret_buf, ret_len);
+}

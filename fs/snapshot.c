@@ -1,0 +1,197 @@
+/* Generated file contents and the short-lived cache that makes stat, open and read agree. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "memprofd.h"
+
+/*
+ * Why a cache at all: `ls -l`, tar and rsync stat a file and then open it, and expect to
+ * read exactly the size they were told.  Every lookup would otherwise generate a new
+ * snapshot of a different size.  So the snapshot a lookup made is handed to the open that
+ * follows in the same caller (if within CACHE_LIFE_NS), and getattr keeps returning it as long as an open
+ * file holds it (tar's fstat after reading).  Once opened it is never handed to another
+ * open: `cp heap before; <change>; cat heap` must see the change, however quickly.
+ */
+#define CACHE_LIFE_NS 1000000000LL
+#define CACHE_MAX 256 /* beyond this, snapshots are simply not cached */
+
+struct cache_entry {
+        struct snap_key key;
+        struct snapshot *snap;
+};
+
+struct snap_cache {
+        pthread_mutex_t lock;
+        size_t n;
+        struct cache_entry e[CACHE_MAX];
+};
+
+static int64_t now_ns(clockid_t clock)
+{
+        struct timespec ts;
+
+        clock_gettime(clock, &ts);
+        return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int snap_cache_new(struct snap_cache **ret)
+{
+        struct snap_cache *c = calloc(1, sizeof(*c));
+
+        if (!c)
+                return -ENOMEM;
+        pthread_mutex_init(&c->lock, NULL);
+        *ret = c;
+        return 0;
+}
+
+void snap_cache_free(struct snap_cache *c)
+{
+        if (!c)
+                return;
+        for (size_t i = 0; i < c->n; i++)
+                snap_unref(c->e[i].snap);
+        pthread_mutex_destroy(&c->lock);
+        free(c);
+}
+
+void snap_unref(struct snapshot *s)
+{
+        if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+                return;
+        free(s->buf);
+        free(s);
+}
+
+static bool key_equal(const struct snap_key *a, const struct snap_key *b)
+{
+        return a->pid == b->pid && a->start == b->start && a->file == b->file &&
+               a->uid == b->uid && a->caller == b->caller;
+}
+
+static bool usable(const struct snapshot *s, enum snap_use use, int64_t now)
+{
+        if (use == SNAP_STAT && atomic_load(&s->opens) > 0)
+                return true;
+        return now - s->born_mono_ns < CACHE_LIFE_NS && !atomic_load(&s->consumed);
+}
+
+/* Drops entries nobody can use any more.  Called with the lock held. */
+static void cache_prune(struct snap_cache *c, int64_t now)
+{
+        size_t i = 0;
+
+        while (i < c->n) {
+                if (usable(c->e[i].snap, SNAP_STAT, now)) {
+                        i++;
+                        continue;
+                }
+                snap_unref(c->e[i].snap);
+                c->e[i] = c->e[--c->n];
+        }
+}
+
+static struct snapshot *cache_find(struct snap_cache *c, const struct snap_key *key,
+                                   enum snap_use use)
+{
+        int64_t now = now_ns(CLOCK_MONOTONIC);
+        struct snapshot *s = NULL;
+
+        pthread_mutex_lock(&c->lock);
+        cache_prune(c, now);
+        for (size_t i = 0; i < c->n; i++) {
+                if (key_equal(&c->e[i].key, key)) {
+                        if (usable(c->e[i].snap, use, now)) {
+                                s = c->e[i].snap;
+                                atomic_fetch_add(&s->refs, 1);
+                        }
+                        break;
+                }
+        }
+        pthread_mutex_unlock(&c->lock);
+        return s;
+}
+
+/* The newest snapshot replaces any older one for the same key. */
+static void cache_put(struct snap_cache *c, const struct snap_key *key, struct snapshot *s)
+{
+        size_t i;
+
+        pthread_mutex_lock(&c->lock);
+        for (i = 0; i < c->n; i++)
+                if (key_equal(&c->e[i].key, key))
+                        break;
+        if (i < c->n) {
+                snap_unref(c->e[i].snap);
+        } else if (c->n < CACHE_MAX) {
+                c->e[c->n++].key = *key;
+        } else {
+                pthread_mutex_unlock(&c->lock);
+                return;
+        }
+        atomic_fetch_add(&s->refs, 1);
+        c->e[i].snap = s;
+        pthread_mutex_unlock(&c->lock);
+}
+
+static int snap_generate(struct memprofd *d, const struct snap_key *key,
+                         const struct target *t, struct snapshot **ret)
+{
+        const struct fs_file *f = files_get(key->file);
+        struct snapshot *s;
+        int r;
+
+        if (!f)
+                return -ENOENT;
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        r = f->generate(d, t, &s->buf, &s->len);
+        if (r < 0) {
+                free(s);
+                return r;
+        }
+        atomic_init(&s->refs, 1);
+        atomic_init(&s->opens, 0);
+        atomic_init(&s->consumed, false);
+        s->born_mono_ns = now_ns(CLOCK_MONOTONIC);
+        s->born_real_ns = now_ns(CLOCK_REALTIME);
+        s->uid = t->st.uid[1];
+        s->gid = t->st.gid[1];
+        *ret = s;
+        return 0;
+}
+
+int snap_find(struct memprofd *d, const struct snap_key *key, enum snap_use use,
+              struct snapshot **ret)
+{
+        struct snapshot *s = cache_find(d->cache, key, use);
+
+        if (!s)
+                return -ENOENT;
+        *ret = s;
+        return 0;
+}
+
+int snap_get(struct memprofd *d, const struct snap_key *key, const struct target *t,
+             enum snap_use use, struct snapshot **ret)
+{
+        struct snapshot *s;
+        int r;
+
+        s = cache_find(d->cache, key, use);
+        if (s) {
+                *ret = s;
+                return 0;
+        }
+        /* generated outside the lock: a slow process must not hold up the others */
+        r = snap_generate(d, key, t, &s);
+        if (r < 0)
+                return r;
+        cache_put(d->cache, key, s);
+        *ret = s;
+        return 0;
+}

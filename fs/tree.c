@@ -1,0 +1,118 @@
+/* The tree's inode numbers and names: "/", "/PID", "/PID/NAME", and the process behind them. */
+#include <errno.h>
+
+#include "memprofd.h"
+
+/*
+ * Inode layout, so no table of inodes is needed and a reused PID cannot be mistaken for
+ * the process that had it before:
+ *   bit 62       set for every process node (keeps them apart from the root, ino 1)
+ *   bits 26..61  process start time (clock ticks since boot, low 36 bits: ~21 years)
+ *   bits 22..25  0 for the PID directory, 1 + file index for a file
+ *   bits 0..21   PID (the kernel caps pid_max at 2^22)
+ */
+#define INO_PROCESS (UINT64_C(1) << 62)
+#define PID_BITS 22
+#define FILE_BITS 4
+#define START_BITS 36
+#define MASK(bits) ((UINT64_C(1) << (bits)) - 1)
+
+fuse_ino_t tree_ino(const struct node *n)
+{
+        uint64_t file = n->kind == NODE_FILE ? (uint64_t)n->file + 1 : 0;
+
+        if (n->kind == NODE_ROOT)
+                return FUSE_ROOT_ID;
+        return INO_PROCESS | (n->start & MASK(START_BITS)) << (PID_BITS + FILE_BITS) |
+               file << PID_BITS | ((uint64_t)n->pid & MASK(PID_BITS));
+}
+
+int tree_node(fuse_ino_t ino, struct node *ret)
+{
+        uint64_t file = (ino >> PID_BITS) & MASK(FILE_BITS);
+        struct node n = {.kind = NODE_ROOT};
+
+        if (ino == FUSE_ROOT_ID) {
+                *ret = n;
+                return 0;
+        }
+        if (!(ino & INO_PROCESS))
+                return -ENOENT;
+        n.pid = (pid_t)(ino & MASK(PID_BITS));
+        n.start = (ino >> (PID_BITS + FILE_BITS)) & MASK(START_BITS);
+        if (n.pid <= 0)
+                return -ENOENT;
+        if (file == 0) {
+                n.kind = NODE_PID;
+        } else {
+                if (file > files_count())
+                        return -ENOENT;
+                n.kind = NODE_FILE;
+                n.file = (int)file - 1;
+        }
+        *ret = n;
+        return 0;
+}
+
+/* "1234" → 1234.  Leading zeros, signs and blanks are not PIDs, as in /proc. */
+int tree_parse_pid(const char *name, pid_t *ret)
+{
+        long v = 0;
+
+        if (*name < '1' || *name > '9')
+                return -ENOENT;
+        for (; *name; name++) {
+                if (*name < '0' || *name > '9')
+                        return -ENOENT;
+                v = v * 10 + (*name - '0');
+                if (v > (long)MASK(PID_BITS))
+                        return -ENOENT;
+        }
+        *ret = (pid_t)v;
+        return 0;
+}
+
+int tree_target(pid_t pid, struct target *ret)
+{
+        struct target t = {.pid = pid};
+        uint64_t again;
+        int r;
+
+        r = proc_start_time(pid, &t.start);
+        if (r < 0)
+                return -ENOENT;
+        r = proc_status_read(pid, &t.st);
+        if (r < 0)
+                return -ENOENT;
+        /* kernel threads and zombies have no memory to profile: leave them out */
+        if (!t.st.has_mm)
+                return -ENOENT;
+        /* the status must belong to the process whose start time we hold */
+        r = proc_start_time(pid, &again);
+        if (r < 0 || again != t.start)
+                return -ENOENT;
+        t.start &= MASK(START_BITS);
+        *ret = t;
+        return 0;
+}
+
+int tree_target_of(const struct node *n, struct target *ret)
+{
+        struct target t;
+        int r;
+
+        r = tree_target(n->pid, &t);
+        if (r < 0)
+                return r;
+        if (t.start != n->start)
+                return -ENOENT; /* the PID was reused since this inode was looked up */
+        *ret = t;
+        return 0;
+}
+
+bool tree_still_running(const struct target *t)
+{
+        uint64_t start;
+
+        return proc_start_time(t->pid, &start) == 0 && (start & MASK(START_BITS)) == t->start;
+}
