@@ -124,13 +124,24 @@ class Mount:
                                      stdout=self.log, stderr=self.log, env=e)
         _children.append(self.proc)
         deadline = time.time() + 20
-        while not is_mounted(self.dir):
+        while not self._live():
             if self.proc.poll() is not None:
                 fail("memprofd exited with %d: %s" % (self.proc.returncode, self.logtext()))
             if time.time() > deadline:
                 fail("memprofd did not mount within 20 s: " + self.logtext())
             time.sleep(0.02)
         return self
+
+    def _live(self):
+        """Mounted and answering: a dead mount left by a killed daemon is listed too, but
+        gives ENOTCONN until the new daemon has replaced it."""
+        if not is_mounted(self.dir):
+            return False
+        try:
+            os.listdir(self.dir)
+            return True
+        except OSError:
+            return False
 
     def stop(self, sig=signal.SIGTERM, timeout=10):
         """Stops the daemon; returns its exit code."""
@@ -172,7 +183,7 @@ class Mount:
             return f.read()
 
     def __enter__(self):
-        return self.start()
+        return self if self.proc is not None else self.start()
 
     def __exit__(self, *exc):
         self.close()

@@ -18,8 +18,9 @@ tmp = tempfile.mkdtemp()
 os.chmod(tmp, 0o755)
 FORGE = shutil.copy(FORGE, tmp)
 
-with harness.Mount() as m:
-    os.chmod(m.dir, 0o755)
+m = harness.Mount()
+os.chmod(m.dir, 0o755)
+with m.start():  # chmod first: the mount itself is read-only
     victim = harness.spawn(["sleep", "600"])
     forger = harness.spawn(NOBODY + [FORGE, "valid", str(victim.pid)], stdin=subprocess.PIPE,
                            stdout=subprocess.PIPE, text=True)
