@@ -12,6 +12,7 @@
 
 #include <elfutils/libdwelf.h>
 
+#include "curanges.h"
 #include "funcindex.h"
 #include "intern.h"
 #include "memo.h"
@@ -190,6 +191,7 @@ void binary_free(struct sym_binary *b) {
         if (b->dwfl)
                 dwfl_end(b->dwfl);
         symtab_free(b->symtab);
+        curanges_free(b->units);
         funcindex_free(b->funcs);
         memo_free(b->memo);
         intern_free(b->strings);

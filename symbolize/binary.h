@@ -15,6 +15,7 @@ struct intern;
 struct memo;
 struct symtab;
 struct funcindex;
+struct curanges;
 
 #define BINARY_MAX_LOADS 64
 
@@ -45,6 +46,8 @@ struct sym_binary {
         struct symtab *symtab; /* loaded on first need */
         bool symtab_failed;
         struct funcindex *funcs; /* filled unit by unit as units are looked into */
+        struct curanges *units;  /* which unit holds an address; loaded on first need */
+        bool units_failed;
 };
 
 /* Where a binary was found, for finding its separate debug info.  */

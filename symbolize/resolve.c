@@ -1,6 +1,6 @@
-/* Resolving one address of a binary to its inline chain with libdw: DWARF scopes for
- * names and call sites, the line table for the innermost line, the ELF symbol table
- * when there is no DWARF. */
+/* Resolving one address of a binary to its inline chain with libdw: the unit that holds
+ * it, DWARF scopes for names and call sites, that unit's line table for the innermost
+ * line, the ELF symbol table when there is no DWARF. */
 #include <dwarf.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +8,7 @@
 #include <elfutils/libdw.h>
 
 #include "binary.h"
+#include "curanges.h"
 #include "demangle.h"
 #include "funcindex.h"
 #include "intern.h"
@@ -74,10 +75,16 @@ static const char *call_file(struct sym_binary *b, Dwarf_Die *die) {
         return intern_str(b->strings, dwarf_filesrc(files, idx, NULL, NULL));
 }
 
-static void source_line(struct sym_binary *b, uint64_t vaddr, const char **file, int *line) {
-        Dwfl_Line *l = dwfl_module_getsrc(b->mod, vaddr);
+/* The line of pc from the line table of cu, the unit known to hold pc.  Not
+ * dwfl_module_getsrc: it picks the unit by .debug_aranges, taking the gaps between them
+ * for the unit before, and would read a wrong unit's table (see units_of). */
+static void source_line(struct sym_binary *b, Dwarf_Die *cu, Dwarf_Addr pc, const char **file,
+                        int *line) {
+        Dwarf_Line *l = cu ? dwarf_getsrc_die(cu, pc) : NULL;
         int lineno = 0;
-        const char *f = l ? dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL) : NULL;
+        const char *f = l ? dwarf_linesrc(l, NULL, NULL) : NULL;
+        if (f && dwarf_lineno(l, &lineno) != 0)
+                lineno = 0;
         *file = f ? intern_str(b->strings, f) : NULL;
         *line = f ? lineno : 0;
 }
@@ -95,12 +102,12 @@ static size_t keep_ends(struct sym_line *all, size_t n, struct sym_line *lines) 
 }
 
 /* Lines from a chain of function DIEs, innermost first, ending with the subprogram. */
-static size_t lines_of_chain(struct sym_binary *b, uint64_t vaddr, Dwarf_Die *funcs, size_t n,
-                             struct sym_line *lines) {
+static size_t lines_of_chain(struct sym_binary *b, Dwarf_Die *cu, Dwarf_Addr pc,
+                             Dwarf_Die *funcs, size_t n, struct sym_line *lines) {
         struct sym_line all[MAX_SCOPES];
         const char *file;
         int line;
-        source_line(b, vaddr, &file, &line);
+        source_line(b, cu, pc, &file, &line);
         for (size_t j = 0; j < n; j++) {
                 all[j] = (struct sym_line){ .file = file, .line = line };
                 names_from_die(b, &funcs[j], &all[j]);
@@ -166,16 +173,44 @@ static size_t walk_scopes(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *funcs) {
         return n;
 }
 
-static size_t resolve_dwarf(struct sym_binary *b, uint64_t vaddr, struct sym_line *lines) {
+/* The units that hold vaddr, best guess first; *ret_pc is vaddr as a DWARF address.
+ * Each unit's own ranges decide, not .debug_aranges: libdwfl reads the aranges as if
+ * they covered the whole text, a gap belonging to the unit before it, but Go writes
+ * none.  In a cgo binary the aranges list only the C units, and one of them (with a
+ * .cold part at the start of .text) then swallowed every Go function.  The aranges are
+ * still asked, exactly, about units that state no ranges of their own. */
+static size_t units_of(struct sym_binary *b, uint64_t vaddr, Dwarf_Die *units,
+                       Dwarf_Addr *ret_pc) {
         Dwarf_Addr bias;
-        Dwarf_Die *cu = dwfl_module_addrdie(b->mod, vaddr, &bias);
-        if (!cu)
+        Dwarf *dw = dwfl_module_getdwarf(b->mod, &bias);
+        if (!dw)
                 return 0;
-        Dwarf_Die subprogram, funcs[MAX_SCOPES];
-        size_t n = funcindex_find(b->funcs, cu, vaddr - bias, &subprogram)
-                           ? descend(&subprogram, vaddr - bias, funcs)
-                           : walk_scopes(cu, vaddr - bias, funcs);
-        return n > 0 ? lines_of_chain(b, vaddr, funcs, n, lines) : 0;
+        if (!b->units && !b->units_failed && curanges_new(dw, &b->units) < 0)
+                b->units_failed = true;
+        Dwarf_Addr pc = vaddr - bias;
+        size_t n = b->units ? curanges_find(b->units, pc, units, CURANGES_MAX_CANDIDATES) : 0;
+        if (n == 0 && dwarf_addrdie(dw, pc, &units[0]))
+                n = 1;
+        *ret_pc = pc;
+        return n;
+}
+
+/* The function chain at pc from the first of the candidate units that has one; *ret_unit
+ * is that unit (the first candidate if none has). */
+static size_t resolve_dwarf(struct sym_binary *b, Dwarf_Die *units, size_t nunits,
+                            Dwarf_Addr pc, Dwarf_Die *funcs, size_t *ret_unit) {
+        Dwarf_Die subprogram;
+        size_t n = 0;
+        *ret_unit = 0;
+        for (size_t i = 0; i < nunits; i++)
+                if (funcindex_find(b->funcs, &units[i], pc, &subprogram)) {
+                        *ret_unit = i;
+                        return descend(&subprogram, pc, funcs);
+                }
+        for (size_t i = 0; i < nunits && n == 0; i++)
+                if ((n = walk_scopes(&units[i], pc, funcs)) > 0)
+                        *ret_unit = i;
+        return n;
 }
 
 static const char *elf_symbol(struct sym_binary *b, uint64_t vaddr) {
@@ -185,8 +220,13 @@ static const char *elf_symbol(struct sym_binary *b, uint64_t vaddr) {
 }
 
 size_t resolve_address(struct sym_binary *b, uint64_t vaddr, struct sym_line *lines) {
-        size_t n = resolve_dwarf(b, vaddr, lines);
+        Dwarf_Die units[CURANGES_MAX_CANDIDATES], funcs[MAX_SCOPES];
+        Dwarf_Addr pc = 0;
+        size_t nunits = units_of(b, vaddr, units, &pc), unit = 0;
+        size_t n = nunits > 0 ? resolve_dwarf(b, units, nunits, pc, funcs, &unit) : 0;
+        Dwarf_Die *cu = nunits > 0 ? &units[unit] : NULL;
         if (n > 0) {
+                n = lines_of_chain(b, cu, pc, funcs, n, lines);
                 /* DWARF without a linkage name (C, or a C++ compiler that left it out):
                  * the symbol table may still have the mangled one. */
                 struct sym_line *outer = &lines[n - 1];
@@ -203,7 +243,7 @@ size_t resolve_address(struct sym_binary *b, uint64_t vaddr, struct sym_line *li
         const char *sym = elf_symbol(b, vaddr);
         const char *file;
         int line;
-        source_line(b, vaddr, &file, &line);
+        source_line(b, cu, pc, &file, &line);
         if (!sym && !file)
                 return 0;
         lines[0] = (struct sym_line){ .file = file, .line = line };

@@ -1,0 +1,3 @@
+module memprof/tests/symbolize/go_target
+
+go 1.19
