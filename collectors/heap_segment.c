@@ -1,23 +1,457 @@
-/* Daemon side of the shim's segment (stub until the reader lands). */
+/* Daemon side of the shim's segment: finding it through /proc/PID/maps and map_files,
+ * reading it consistently while the target writes, and validating every byte. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "heap_segment.h"
+
+#define MAPS_LINE_MAX 4096   /* longer maps lines (huge paths) are skipped */
+#define MAX_CANDIDATES 16    /* segments looked at per process */
+#define SLOT_READ_TRIES 4
+#define OBJ_SIZE_LIMIT (1ull << 48) /* no single object is larger than an address space */
+
+static void closep(int *fd)
+{
+        if (*fd >= 0)
+                close(*fd);
+}
+#define _cleanup_close_ __attribute__((cleanup(closep)))
+
+static void freep(void *p)
+{
+        free(*(void **)p);
+}
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+
+static int pread_full(int fd, void *buf, size_t len, off_t off, size_t *ret_got)
+{
+        size_t got = 0;
+        while (got < len) {
+                ssize_t n = pread(fd, (char *)buf + got, len - got, off + (off_t)got);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                got += (size_t)n;
+        }
+        *ret_got = got;
+        return 0;
+}
+
+/* ---- finding the segment ---- */
+
+static int read_header(int fd, struct mp_seg_header *ret)
+{
+        size_t got;
+        int r = pread_full(fd, ret, sizeof(*ret), 0, &got);
+        if (r < 0)
+                return r;
+        return got == sizeof(*ret) && ret->magic == MP_SEG_MAGIC ? 0 : -EBADMSG;
+}
+
+/* One maps line: "start-end perms offset dev inode   path". */
+static void consider_line(pid_t pid, const char *line, int *best_fd, int64_t *best_time,
+                          unsigned *ncand)
+{
+        unsigned long long start, end;
+        int path_at = 0;
+        if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %n", &start, &end, &path_at) < 2 ||
+            path_at == 0)
+                return;
+        if (strncmp(line + path_at, MP_SEG_PATH_PREFIX, strlen(MP_SEG_PATH_PREFIX)) != 0)
+                return;
+        if (++*ncand > MAX_CANDIDATES)
+                return;
+        char path[96];
+        snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid, start, end);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        struct stat st;
+        struct mp_seg_header h;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || read_header(fd, &h) < 0) {
+                close(fd);
+                return;
+        }
+        /* Several segments: one inherited across a fork the shim could not clean up.
+         * The newest is the process's own. */
+        if (*best_fd < 0 || h.start_time_ns > *best_time) {
+                if (*best_fd >= 0)
+                        close(*best_fd);
+                *best_fd = fd;
+                *best_time = h.start_time_ns;
+        } else
+                close(fd);
+}
 
 int heap_segment_open(pid_t pid, int *ret_fd)
 {
-        return -ENOENT;
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+        _cleanup_close_ int maps = open(path, O_RDONLY | O_CLOEXEC);
+        if (maps < 0)
+                return errno == EACCES || errno == EPERM ? -errno : -ENOENT;
+
+        _cleanup_free_ char *buf = malloc(MAPS_LINE_MAX + 1);
+        if (!buf)
+                return -ENOMEM;
+        int best = -1;
+        int64_t best_time = 0;
+        unsigned ncand = 0;
+        size_t have = 0;
+        bool skipping = false; /* inside an over-long line */
+        for (;;) {
+                ssize_t n = read(maps, buf + have, MAPS_LINE_MAX - have);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        int r = -errno;
+                        if (best >= 0)
+                                close(best);
+                        return r == -ESRCH ? -ENOENT : r;
+                }
+                if (n == 0 && have == 0)
+                        break;
+                have += (size_t)n;
+                size_t used = 0;
+                for (;;) {
+                        char *nl = memchr(buf + used, '\n', have - used);
+                        if (!nl)
+                                break;
+                        *nl = '\0';
+                        if (!skipping)
+                                consider_line(pid, buf + used, &best, &best_time, &ncand);
+                        skipping = false;
+                        used = (size_t)(nl - buf) + 1;
+                }
+                memmove(buf, buf + used, have - used);
+                have -= used;
+                if (n == 0) { /* last line without newline */
+                        buf[have] = '\0';
+                        if (!skipping)
+                                consider_line(pid, buf, &best, &best_time, &ncand);
+                        break;
+                }
+                if (have == MAPS_LINE_MAX) {
+                        skipping = true;
+                        have = 0;
+                }
+        }
+        if (best < 0)
+                return -ENOENT;
+        *ret_fd = best;
+        return 0;
 }
 
-int heap_snapshot_read(int fd, struct heap_snapshot **ret, const char **ret_why)
+/* ---- validation ---- */
+
+#define BAD(why_)                  \
+        do {                       \
+                *ret_why = (why_); \
+                return -EBADMSG;   \
+        } while (0)
+
+struct range {
+        uint64_t off, len;
+};
+
+static bool overlap(struct range a, struct range b)
 {
-        return -ENOSYS;
+        return a.len && b.len && a.off < b.off + b.len && b.off < a.off + a.len;
+}
+
+/* Checks a table's place: inside the segment, past the header, aligned, no overflow. */
+static int check_table(uint64_t off, uint32_t cap, size_t entsize, uint64_t seg_size,
+                       struct range *ret, const char **ret_why, const char *why)
+{
+        uint64_t len;
+        if (__builtin_mul_overflow((uint64_t)cap, (uint64_t)entsize, &len) ||
+            off < sizeof(struct mp_seg_header) || off % 8 || off > seg_size ||
+            len > seg_size - off)
+                BAD(why);
+        *ret = (struct range){ off, len };
+        return 0;
+}
+
+static int check_header(const struct mp_seg_header *h, size_t len, const char **ret_why)
+{
+        if (h->magic != MP_SEG_MAGIC)
+                BAD("bad magic");
+        if (h->version != MP_SEG_VERSION)
+                BAD("unknown version");
+        if (h->header_size != sizeof(struct mp_seg_header))
+                BAD("bad header size");
+        if (h->seg_size > len || h->seg_size > MP_LIMIT_SEG_SIZE ||
+            h->seg_size < sizeof(struct mp_seg_header))
+                BAD("segment size beyond the file");
+        if (h->slots_cap > MP_LIMIT_SLOTS || h->stacks_cap > MP_LIMIT_STACKS ||
+            h->frames_cap > MP_LIMIT_FRAMES || h->buckets_cap > MP_LIMIT_BUCKETS)
+                BAD("table capacity beyond limits");
+        if (h->nslots > h->slots_cap || h->nstacks > h->stacks_cap ||
+            h->nframes > h->frames_cap || h->nbuckets > h->buckets_cap)
+                BAD("count beyond capacity");
+        struct range t[4];
+        int r;
+        if ((r = check_table(h->slots_off, h->slots_cap, sizeof(struct mp_thread_slot),
+                             h->seg_size, &t[0], ret_why, "slot table out of bounds")) < 0 ||
+            (r = check_table(h->stacks_off, h->stacks_cap, sizeof(struct mp_stack),
+                             h->seg_size, &t[1], ret_why, "stack table out of bounds")) < 0 ||
+            (r = check_table(h->frames_off, h->frames_cap, sizeof(uint64_t), h->seg_size,
+                             &t[2], ret_why, "frame table out of bounds")) < 0 ||
+            (r = check_table(h->buckets_off, h->buckets_cap, sizeof(struct mp_bucket),
+                             h->seg_size, &t[3], ret_why, "bucket table out of bounds")) < 0)
+                return r;
+        for (int i = 0; i < 4; i++)
+                for (int j = i + 1; j < 4; j++)
+                        if (overlap(t[i], t[j]))
+                                BAD("tables overlap");
+        return 0;
+}
+
+static int add_u64(uint64_t *acc, uint64_t x)
+{
+        return __builtin_add_overflow(*acc, x, acc) ? -EOVERFLOW : 0;
+}
+
+/* Bytes a slot has seen: base + (start - countdown).  A slot caught mid-update
+ * (odd seq) contributes its base alone, which is never more than the truth. */
+static int slot_bytes(const struct mp_thread_slot *s, uint64_t *ret)
+{
+        uint64_t b = s->bytes_base;
+        if (!(s->seq & 1)) {
+                int64_t used;
+                if (__builtin_sub_overflow(s->countdown_start, s->countdown, &used))
+                        return -EOVERFLOW;
+                /* negative only after a failed malloc of ~SIZE_MAX bytes: count none */
+                if (used > 0 && __builtin_add_overflow(b, (uint64_t)used, &b))
+                        return -EOVERFLOW;
+        }
+        *ret = b;
+        return 0;
+}
+
+static int sum_slots(const uint8_t *buf, const struct mp_seg_header *h,
+                     struct heap_snapshot *s, const char **ret_why)
+{
+        s->mallocs = h->retired_mallocs;
+        s->frees = h->retired_frees;
+        s->alloc_bytes = h->retired_bytes;
+        for (uint32_t i = 0; i < h->nslots; i++) {
+                struct mp_thread_slot sl;
+                memcpy(&sl, buf + h->slots_off + (uint64_t)i * sizeof(sl), sizeof(sl));
+                uint64_t bytes;
+                if (slot_bytes(&sl, &bytes) < 0 || add_u64(&s->mallocs, sl.mallocs) < 0 ||
+                    add_u64(&s->frees, sl.frees) < 0 || add_u64(&s->alloc_bytes, bytes) < 0)
+                        BAD("thread counters overflow");
+                if (sl.tid && !(sl.flags & MP_SLOT_EXITED))
+                        s->threads++;
+        }
+        return 0;
+}
+
+static int copy_tables(const uint8_t *buf, const struct mp_seg_header *h,
+                       struct heap_snapshot *s, const char **ret_why)
+{
+        s->frames = malloc(((size_t)h->nframes + 1) * sizeof(uint64_t));
+        s->stacks = malloc(((size_t)h->nstacks + 1) * sizeof(struct heap_stack));
+        s->sites = malloc(((size_t)h->nbuckets + 1) * sizeof(struct heap_site));
+        if (!s->frames || !s->stacks || !s->sites)
+                return -ENOMEM;
+        memcpy(s->frames, buf + h->frames_off, (size_t)h->nframes * sizeof(uint64_t));
+        for (uint32_t i = 0; i < h->nstacks; i++) {
+                struct mp_stack st;
+                memcpy(&st, buf + h->stacks_off + (uint64_t)i * sizeof(st), sizeof(st));
+                if (st.depth < 1 || st.depth > MP_MAX_DEPTH)
+                        BAD("stack depth out of range");
+                if (st.frames_off > h->nframes || st.depth > h->nframes - st.frames_off)
+                        BAD("stack frames out of bounds");
+                s->stacks[i] = (struct heap_stack){ st.depth, s->frames + st.frames_off };
+        }
+        s->nstacks = h->nstacks;
+        for (uint32_t i = 0; i < h->nbuckets; i++) {
+                struct mp_bucket b;
+                memcpy(&b, buf + h->buckets_off + (uint64_t)i * sizeof(b), sizeof(b));
+                if (b.stack >= h->nstacks)
+                        BAD("bucket names a missing stack");
+                if (b.size > OBJ_SIZE_LIMIT)
+                        BAD("bucket object size impossible");
+                s->sites[i] = (struct heap_site){
+                        .stack = b.stack,
+                        .size = b.size,
+                        .allocs = b.allocs,
+                        .frees = b.frees > b.allocs ? b.allocs : b.frees,
+                };
+        }
+        s->nsites = h->nbuckets;
+        return 0;
 }
 
 int heap_snapshot_parse(const uint8_t *buf, size_t len, struct heap_snapshot **ret,
                         const char **ret_why)
 {
-        return -ENOSYS;
+        const char *why = NULL;
+        if (!ret_why)
+                ret_why = &why;
+        if (!buf || len < sizeof(struct mp_seg_header))
+                BAD("shorter than the header");
+        struct mp_seg_header h;
+        memcpy(&h, buf, sizeof(h));
+        int r = check_header(&h, len, ret_why);
+        if (r < 0)
+                return r;
+
+        struct heap_snapshot *s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->pid_in_ns = h.pid;
+        s->rate = h.rate;
+        s->start_time_ns = h.start_time_ns;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        s->time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        s->samples = h.samples;
+        s->lost_samples = h.lost_samples;
+        if (!(h.mi_seq & 1) && h.mi_time_ns > 0) {
+                s->mallinfo_time_ns = h.mi_time_ns;
+                s->mallinfo = h.mallinfo;
+        }
+        r = sum_slots(buf, &h, s, ret_why);
+        if (r == 0)
+                r = copy_tables(buf, &h, s, ret_why);
+        if (r < 0) {
+                heap_snapshot_free(s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+/* ---- reading a live segment ---- */
+
+static int read_u32(int fd, size_t off, uint32_t *ret)
+{
+        size_t got;
+        int r = pread_full(fd, ret, sizeof(*ret), (off_t)off, &got);
+        return r < 0 ? r : got == sizeof(*ret) ? 0 : -EBADMSG;
+}
+
+/* Slot counters change while we copy.  Per slot, a seqlock read across three copies:
+ * seq from an earlier copy, the data from the next, seq again from a third; equal and
+ * even means the data is whole.  A slot that stays torn is marked odd and so counts
+ * its base only. */
+static int stabilise_slots(int fd, uint8_t *buf, const struct mp_seg_header *h)
+{
+        const size_t sz = sizeof(struct mp_thread_slot), seq_at = offsetof(struct mp_thread_slot, seq);
+        size_t n = (size_t)h->nslots * sz;
+        if (n == 0)
+                return 0;
+        _cleanup_free_ uint8_t *data = malloc(n), *after = malloc(n);
+        _cleanup_free_ uint32_t *before = malloc((size_t)h->nslots * sizeof(uint32_t));
+        _cleanup_free_ bool *done = calloc(h->nslots, sizeof(bool));
+        if (!data || !after || !before || !done)
+                return -ENOMEM;
+        uint8_t *slots = buf + h->slots_off;
+        for (uint32_t i = 0; i < h->nslots; i++)
+                memcpy(&before[i], slots + i * sz + seq_at, 4);
+        for (int tries = 0; tries < SLOT_READ_TRIES; tries++) {
+                size_t got1, got2;
+                int r = pread_full(fd, data, n, (off_t)h->slots_off, &got1);
+                if (r == 0)
+                        r = pread_full(fd, after, n, (off_t)h->slots_off, &got2);
+                if (r < 0)
+                        return r;
+                if (got1 != n || got2 != n)
+                        return 0; /* the file shrank: the parser judges what is there */
+                bool torn = false;
+                for (uint32_t i = 0; i < h->nslots; i++) {
+                        if (done[i])
+                                continue;
+                        uint32_t s3;
+                        memcpy(&s3, after + i * sz + seq_at, 4);
+                        if (before[i] == s3 && !(s3 & 1)) {
+                                memcpy(slots + i * sz, data + i * sz, sz);
+                                memcpy(slots + i * sz + seq_at, &s3, 4);
+                                done[i] = true;
+                        } else {
+                                before[i] = s3;
+                                torn = true;
+                        }
+                }
+                if (!torn)
+                        return 0;
+        }
+        for (uint32_t i = 0; i < h->nslots; i++) {
+                if (done[i])
+                        continue;
+                memcpy(slots + i * sz, after + i * sz, sz);
+                uint32_t odd = before[i] | 1;
+                memcpy(slots + i * sz + seq_at, &odd, 4);
+        }
+        return 0;
+}
+
+int heap_snapshot_read(int fd, struct heap_snapshot **ret, const char **ret_why)
+{
+        const char *why = NULL;
+        if (!ret_why)
+                ret_why = &why;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (st.st_size < (off_t)sizeof(struct mp_seg_header))
+                BAD("shorter than the header");
+        if ((uint64_t)st.st_size > MP_LIMIT_SEG_SIZE)
+                BAD("segment larger than the limit");
+
+        /* A bucket names a stack published before it, a stack frames published before
+         * it: load the counts in that order, before copying the tables. */
+        uint32_t nbuckets, nstacks, nframes;
+        int r;
+        if ((r = read_u32(fd, offsetof(struct mp_seg_header, nbuckets), &nbuckets)) < 0 ||
+            (r = read_u32(fd, offsetof(struct mp_seg_header, nstacks), &nstacks)) < 0 ||
+            (r = read_u32(fd, offsetof(struct mp_seg_header, nframes), &nframes)) < 0)
+                return r == -EBADMSG ? (*ret_why = "shorter than the header", r) : r;
+
+        size_t len = (size_t)st.st_size, got;
+        _cleanup_free_ uint8_t *buf = malloc(len);
+        if (!buf)
+                return -ENOMEM;
+        r = pread_full(fd, buf, len, 0, &got);
+        if (r < 0)
+                return r;
+        struct mp_seg_header h;
+        if (got < sizeof(h))
+                BAD("shorter than the header");
+        memcpy(&h, buf, sizeof(h));
+        h.nbuckets = nbuckets;
+        h.nstacks = nstacks;
+        h.nframes = nframes;
+        memcpy(buf, &h, sizeof(h));
+        if (check_header(&h, got, ret_why) == 0) {
+                r = stabilise_slots(fd, buf, &h);
+                if (r < 0)
+                        return r;
+        }
+        return heap_snapshot_parse(buf, got, ret, ret_why);
 }
 
 void heap_snapshot_free(struct heap_snapshot *s)
 {
+        if (!s)
+                return;
+        free(s->stacks);
+        free(s->frames);
+        free(s->sites);
+        free(s);
 }

@@ -28,6 +28,8 @@
 #define MP_SEG_MAGIC 0x3147455346525045ULL /* "EPRFSEG1" little-endian */
 #define MP_SEG_VERSION 1u
 
+#define MP_SEG_F_GLIBC 1u /* the allocator underneath is glibc's: mallinfo is meaningful */
+
 #define MP_MAX_DEPTH 64 /* frames kept per sampled stack */
 
 /* Hard limits the reader enforces whatever the header claims. */
@@ -51,10 +53,14 @@ struct mp_thread_slot {
         int64_t countdown_start; /* countdown's value when last reset */
         uint64_t bytes_base;     /* bytes allocated before that reset */
         uint32_t seq;            /* odd while the slow path updates base/start */
-        uint32_t tid;            /* owner's kernel tid; 0 = free */
+        uint32_t tid;            /* owner's kernel tid; 0 = never used */
         uint64_t rng;            /* sampler state (xorshift) */
-        uint64_t reserved;
+        uint32_t flags;          /* MP_SLOT_EXITED once the owner ran its exit hook */
+        uint32_t reserved;
 };
+/* A slot whose thread has exited keeps its counters (they only ever grow, also when a
+ * new thread takes the slot over), so the sum over slots stays exact without folding. */
+#define MP_SLOT_EXITED 1u
 
 struct mp_stack {
         uint64_t hash;
@@ -83,7 +89,7 @@ struct mp_seg_header {
         uint32_t header_size; /* sizeof(struct mp_seg_header) */
         uint64_t seg_size;    /* bytes in the file */
         int32_t pid;          /* getpid() of the writer, in its own namespace */
-        uint32_t flags;
+        uint32_t flags;       /* MP_SEG_F_* */
         uint64_t rate;         /* MEMPROF_RATE: mean bytes between samples; 0 = off */
         int64_t start_time_ns; /* CLOCK_REALTIME when this segment began sampling */
 
@@ -91,10 +97,14 @@ struct mp_seg_header {
         uint64_t slots_off, stacks_off, frames_off, buckets_off;
         uint32_t slots_cap, stacks_cap, frames_cap, buckets_cap;
 
-        /* published counts (release store by the shim, acquire load by the reader) */
-        uint32_t nstacks, nframes, nbuckets, nslots;
+        /* published counts (release store by the shim, acquire load by the reader).
+         * A bucket names a stack published before it, and a stack frames published
+         * before it, so a reader loads nbuckets, then nstacks, then nframes. */
+        uint32_t nstacks, nframes, nbuckets;
+        uint32_t nslots; /* slots ever handed out; the reader scans [0, nslots) */
 
-        /* atomics: counts of threads that exited or never got a slot */
+        /* atomics: counts of threads that had no slot (more threads than slots_cap, or
+         * work done before the segment existed) */
         uint64_t retired_mallocs, retired_frees, retired_bytes;
         uint64_t samples;      /* sampled allocations recorded */
         uint64_t lost_samples; /* sampled allocations dropped: a table was full */

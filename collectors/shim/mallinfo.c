@@ -1,0 +1,60 @@
+/* Publishing glibc's mallinfo2() figures into the segment, at most every 100 ms. */
+#include <errno.h>
+#include <malloc.h>
+#include <signal.h>
+#include <time.h>
+
+#include "shim.h"
+
+#define REFRESH_NS 100000000ll
+
+static int64_t now_ns(clockid_t c)
+{
+        struct timespec ts;
+        clock_gettime(c, &ts);
+        return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * mallinfo2 takes every arena's lock.  Called from a signal handler that interrupted
+ * glibc's malloc on this thread, it would deadlock where the program alone might not
+ * (tcache serves many mallocs without a lock).  A handler runs with its signal
+ * blocked, so refresh only when no signal is blocked, and block all of them meanwhile
+ * so no handler can enter malloc while this thread holds arena locks.  A program
+ * that keeps signals blocked everywhere just never gets mallinfo figures.
+ */
+void mp_mallinfo_maybe_refresh(void)
+{
+        struct mp_seg_header *h = mp.hdr;
+        if (!mp.glibc || mp.mode != MP_READY || !h)
+                return;
+        int64_t now = now_ns(CLOCK_MONOTONIC_COARSE);
+        int64_t due = __atomic_load_n(&mp.mi_next_ns, __ATOMIC_RELAXED);
+        if (now < due ||
+            !__atomic_compare_exchange_n(&mp.mi_next_ns, &due, now + REFRESH_NS, false,
+                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+                return;
+        int saved = errno;
+        sigset_t all, old;
+        sigfillset(&all);
+        if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
+                goto out;
+        if (sigisemptyset(&old)) {
+                struct mallinfo2 m = mallinfo2();
+                uint32_t seq = h->mi_seq;
+                __atomic_store_n(&h->mi_seq, seq + 1, __ATOMIC_RELAXED);
+                __atomic_thread_fence(__ATOMIC_RELEASE);
+                h->mallinfo = (struct mp_mallinfo){
+                        .arena = m.arena, .ordblks = m.ordblks, .smblks = m.smblks,
+                        .hblks = m.hblks, .hblkhd = m.hblkhd, .usmblks = m.usmblks,
+                        .fsmblks = m.fsmblks, .uordblks = m.uordblks,
+                        .fordblks = m.fordblks, .keepcost = m.keepcost,
+                };
+                h->mi_time_ns = now_ns(CLOCK_REALTIME);
+                __atomic_thread_fence(__ATOMIC_RELEASE);
+                __atomic_store_n(&h->mi_seq, seq + 2, __ATOMIC_RELAXED);
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+out:
+        errno = saved;
+}

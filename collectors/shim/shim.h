@@ -1,0 +1,140 @@
+/* Private state and internal interfaces of libmemprof.so, shared by its files. */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memprof/segment.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define MP_HIDDEN __attribute__((visibility("hidden")))
+#define MP_COLD __attribute__((noinline, cold))
+
+#define MP_DEFAULT_RATE 524288u
+/* Countdowns that keep a thread without a slot, or a disabled shim, off the fast path
+ * for its counters but far from wrapping around. */
+#define MP_SENTINEL_COUNTDOWN (INT64_MIN / 2)
+#define MP_OFF_COUNTDOWN (INT64_MAX / 2)
+
+/* The allocator underneath, found with dlsym(RTLD_NEXT) (bootstrap.c). */
+struct mp_real {
+        void *(*malloc)(size_t);
+        void (*free)(void *);
+        void *(*calloc)(size_t, size_t);
+        void *(*realloc)(void *, size_t);
+        int (*posix_memalign)(void **, size_t, size_t);
+        void *(*aligned_alloc)(size_t, size_t);
+        void *(*memalign)(size_t, size_t);
+        void *(*valloc)(size_t);
+        void *(*pvalloc)(size_t);
+        size_t (*malloc_usable_size)(void *);
+        int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
+                              void *);
+};
+extern struct mp_real mp_real MP_HIDDEN;
+
+/* One sampled object still live: where it is and which bucket it counts in. */
+struct mp_live {
+        uintptr_t ptr;
+        uint32_t bucket;
+        uint32_t next_free; /* free-list link while unused */
+};
+
+enum mp_mode { MP_UNINIT, MP_READY, MP_OFF };
+
+struct mp_state {
+        int mode; /* enum mp_mode; written under lock (or in a fork child), read racily */
+        bool inited; /* one-time set-up done (kept across fork) */
+        bool glibc;  /* the allocator underneath is glibc's */
+        bool debug;  /* MEMPROF_DEBUG set */
+        uint64_t rate;
+        uint64_t secret; /* keys the object-header check; kept across fork */
+        size_t page_size;
+
+        /* the shared segment */
+        struct mp_seg_header *hdr;
+        size_t seg_size;
+        struct mp_thread_slot *slots;
+        struct mp_stack *stacks;
+        uint64_t *frames;
+        struct mp_bucket *buckets;
+        bool lazy;           /* table pages reserved as they grow (see segment.c) */
+        uintptr_t grown[3];  /* per table: end of the pages reserved so far */
+
+        /* private to this process (anonymous memory) */
+        void *priv;
+        size_t priv_size;
+        uint32_t *stack_index, stack_index_mask;
+        uint32_t *bucket_index, bucket_index_mask;
+        struct mp_live *live;
+        uint32_t live_cap, live_used, live_free; /* live_free: UINT32_MAX = none */
+        uintptr_t *lowoff; /* sampled pointers with page offset < 16 (not glibc) */
+
+        /* before the segment exists */
+        uint64_t pre_mallocs, pre_frees, pre_bytes;
+
+        int64_t mi_next_ns; /* CLOCK_MONOTONIC_COARSE of the next mallinfo refresh */
+        uintptr_t text_lo, text_hi; /* this library's mapped range, cut from stacks */
+        pthread_key_t key;
+        bool key_ok;
+};
+extern struct mp_state mp MP_HIDDEN;
+extern pthread_mutex_t mp_lock MP_HIDDEN;
+
+extern __thread struct mp_thread_slot *mp_tls_slot MP_HIDDEN;
+extern __thread int mp_tls_guard MP_HIDDEN;
+extern struct mp_thread_slot mp_sentinel MP_HIDDEN;
+extern struct mp_thread_slot mp_off_slot MP_HIDDEN;
+
+#define MP_LOWOFF_CAP 512u
+
+/* bootstrap.c */
+MP_HIDDEN void mp_resolve(void);
+MP_HIDDEN bool mp_pool_owns(const void *p);
+MP_HIDDEN size_t mp_pool_size(const void *p);
+
+/* segment.c */
+MP_HIDDEN void mp_ensure(void);
+MP_HIDDEN void mp_debug(const char *what, int err);
+enum { MP_GROW_STACKS, MP_GROW_FRAMES, MP_GROW_BUCKETS };
+MP_HIDDEN int mp_seg_grow(int table, const void *end);
+
+/* thread.c */
+MP_HIDDEN void mp_thread_attach(void);
+MP_HIDDEN void mp_thread_init_key(void);
+
+/* slow.c: counting, sampling decision, sampled objects */
+MP_HIDDEN int64_t mp_next_countdown(uint64_t *rng);
+MP_HIDDEN void mp_slot_reset(struct mp_thread_slot *s);
+MP_HIDDEN uint64_t mp_seed(void);
+MP_HIDDEN bool mp_account(size_t size);
+MP_HIDDEN void mp_count_free(void);
+MP_HIDDEN void mp_count_realloc(void);
+MP_HIDDEN void *mp_sample_alloc(size_t size, size_t align, bool zero);
+
+/* What the pointer handed to free/realloc is. */
+enum mp_ptr_kind { MP_PTR_PLAIN, MP_PTR_SAMPLED, MP_PTR_POOL };
+MP_HIDDEN enum mp_ptr_kind mp_classify(void *p, bool may_read_below);
+MP_HIDDEN void mp_free_sampled_obj(void *p);
+MP_HIDDEN size_t mp_usable(void *p);
+
+/* table.c: stacks, buckets, live objects */
+MP_HIDDEN int mp_table_record(const uint64_t *pcs, uint32_t depth, uint64_t size,
+                              uint32_t *ret_live);
+MP_HIDDEN void mp_table_commit(uint32_t live, void *ptr);
+MP_HIDDEN void mp_table_abort(uint32_t live);
+MP_HIDDEN bool mp_table_release(uint32_t live, void *ptr);
+MP_HIDDEN bool mp_lowoff_add(uintptr_t p);
+MP_HIDDEN bool mp_lowoff_has(uintptr_t p);
+MP_HIDDEN void mp_lowoff_del(uintptr_t p);
+MP_HIDDEN uint32_t mp_obj_check(uintptr_t p, uint32_t live, uint32_t offset);
+
+/* stack.c */
+MP_HIDDEN uint32_t mp_stack_capture(uint64_t *pcs, uint32_t max);
+MP_HIDDEN void mp_stack_init(void);
+
+/* mallinfo.c */
+MP_HIDDEN void mp_mallinfo_maybe_refresh(void);

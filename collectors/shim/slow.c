@@ -1,0 +1,282 @@
+/* The slow paths: exact counting when a thread's countdown runs out, the Poisson
+ * sampling decision, and allocating, recognising and freeing sampled objects. */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+__thread int mp_tls_guard;
+static __thread uint64_t tls_rng; /* for threads without a slot */
+
+uint64_t mp_seed(void)
+{
+        uint64_t x = 0;
+        int saved = errno;
+        if (getrandom(&x, sizeof(x), GRND_NONBLOCK) != sizeof(x)) {
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                x = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^
+                    (uint64_t)syscall(SYS_gettid) << 32 ^ (uintptr_t)&x;
+        }
+        errno = saved;
+        return x ? x : 0x2545f4914f6cdd1dull;
+}
+
+static uint64_t xorshift(uint64_t *state)
+{
+        uint64_t x = *state;
+        if (!x)
+                x = mp_seed();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *state = x;
+        return x;
+}
+
+/* Bytes until the next sample: exponential with mean `rate`, so that samples form a
+ * Poisson process over allocated bytes and an object of size S is sampled with
+ * probability 1 - exp(-S/rate), whatever the sizes around it. */
+int64_t mp_next_countdown(uint64_t *rng)
+{
+        if (mp.rate == 0)
+                return MP_OFF_COUNTDOWN;
+        if (mp.rate == 1)
+                return -1; /* every allocation, size 0 included */
+        double u = (double)(xorshift(rng) >> 11) * 0x1.0p-53; /* [0, 1) */
+        double d = -log1p(-u) * (double)mp.rate;
+        return d >= 0x1.0p62 ? (int64_t)1 << 62 : (int64_t)d;
+}
+
+/* Moves the slot's countdown to a fresh draw, keeping bytes = base + start - countdown.
+ * The exchange is one instruction, so an allocation in a signal handler that lands in
+ * between is charged to either the old or the new countdown, never lost. */
+void mp_slot_reset(struct mp_thread_slot *s)
+{
+        int64_t next = mp_next_countdown(&s->rng);
+        __atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        int64_t old = __atomic_exchange_n(&s->countdown, next, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->bytes_base, s->bytes_base + (uint64_t)(s->countdown_start - old),
+                         __ATOMIC_RELAXED);
+        __atomic_store_n(&s->countdown_start, next, __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        __atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELAXED);
+}
+
+/* Counting for a thread that has no slot: atomics in the header, or before the segment
+ * exists in process-private counters that segment creation folds in. */
+static void count_slotless(uint64_t mallocs, uint64_t frees, uint64_t bytes)
+{
+        struct mp_seg_header *h = __atomic_load_n(&mp.hdr, __ATOMIC_ACQUIRE);
+        if (h) {
+                __atomic_fetch_add(&h->retired_mallocs, mallocs, __ATOMIC_RELAXED);
+                __atomic_fetch_add(&h->retired_frees, frees, __ATOMIC_RELAXED);
+                __atomic_fetch_add(&h->retired_bytes, bytes, __ATOMIC_RELAXED);
+        } else if (mp.mode == MP_UNINIT) {
+                __atomic_fetch_add(&mp.pre_mallocs, mallocs, __ATOMIC_RELAXED);
+                __atomic_fetch_add(&mp.pre_frees, frees, __ATOMIC_RELAXED);
+                __atomic_fetch_add(&mp.pre_bytes, bytes, __ATOMIC_RELAXED);
+        }
+}
+
+static bool sample_slotless(size_t size)
+{
+        if (mp_tls_guard || mp.mode != MP_READY || mp.rate == 0)
+                return false;
+        if (mp.rate == 1)
+                return true;
+        return (uint64_t)mp_next_countdown(&tls_rng) < size;
+}
+
+bool mp_account(size_t size)
+{
+        struct mp_thread_slot *s = mp_tls_slot;
+        if (unlikely(s == &mp_sentinel)) {
+                s->countdown = MP_SENTINEL_COUNTDOWN;
+                if (!mp_tls_guard) {
+                        mp_tls_guard = 1;
+                        int saved = errno;
+                        mp_ensure();
+                        mp_thread_attach();
+                        errno = saved;
+                        mp_tls_guard = 0;
+                }
+                s = mp_tls_slot;
+                if (s == &mp_sentinel) {
+                        count_slotless(1, 0, size);
+                        return sample_slotless(size);
+                }
+                s->countdown -= size; /* charge the slot we just got */
+                if (s->countdown >= 0) {
+                        s->mallocs++;
+                        return false;
+                }
+        }
+        if (unlikely(s == &mp_off_slot)) {
+                s->countdown = MP_OFF_COUNTDOWN;
+                return false;
+        }
+        s->mallocs++;
+        if (mp_tls_guard)
+                return false; /* nested: counted, never sampled; the countdown stays spent */
+        mp_tls_guard = 1; /* a handler's allocation must not reset the slot meanwhile */
+        mp_slot_reset(s);
+        if (mp.rate != 0)
+                mp_mallinfo_maybe_refresh();
+        mp_tls_guard = 0;
+        return mp.rate != 0;
+}
+
+void mp_count_free(void)
+{
+        struct mp_thread_slot *s = mp_tls_slot;
+        if (s == &mp_sentinel)
+                count_slotless(0, 1, 0);
+        else
+                s->frees++;
+}
+
+/* The per-process-tree secret keys this hash, so a program's own data that happens to
+ * hold the magic is not taken for a sampled object. */
+uint32_t mp_obj_check(uintptr_t p, uint32_t live, uint32_t offset)
+{
+        uint64_t x = (uint64_t)p ^ mp.secret;
+        x ^= ((uint64_t)live << 32 | offset) * 0x9e3779b97f4a7c15ull;
+        x ^= x >> 31;
+        x *= 0xbf58476d1ce4e5b9ull;
+        x ^= x >> 29;
+        return (uint32_t)(x >> 16);
+}
+
+/* The allocation itself for a sampled object: the real allocator with room for the
+ * header in front, and the object recorded under its stack.  Any failure to record
+ * (tables full) leaves an ordinary, unsampled allocation. */
+void *mp_sample_alloc(size_t size, size_t align, bool zero)
+{
+        int saved = errno;
+        size_t offset = align > 16 ? align : 16;
+        size_t total;
+        if (mp_tls_guard || mp.mode != MP_READY || __builtin_add_overflow(size, offset, &total))
+                goto plain;
+
+        mp_tls_guard = 1;
+        uint64_t pcs[MP_MAX_DEPTH];
+        uint32_t depth = mp_stack_capture(pcs, MP_MAX_DEPTH);
+        uint32_t live;
+        pthread_mutex_lock(&mp_lock);
+        int r = depth ? mp_table_record(pcs, depth, size, &live) : -ENOSPC;
+        if (r < 0) {
+                __atomic_fetch_add(&mp.hdr->lost_samples, 1, __ATOMIC_RELAXED);
+                pthread_mutex_unlock(&mp_lock);
+                mp_tls_guard = 0;
+                goto plain;
+        }
+        errno = saved;
+        void *base = NULL;
+        if (align) {
+                int e = mp_real.posix_memalign(&base, align, total);
+                if (e) {
+                        base = NULL;
+                        errno = e;
+                }
+        } else
+                base = zero ? mp_real.calloc(1, total) : mp_real.malloc(total);
+        int after = errno;
+        char *p = base ? (char *)base + offset : NULL;
+        if (p && !mp.glibc && ((uintptr_t)p & 0xff0) == 0 && !mp_lowoff_add((uintptr_t)p)) {
+                /* no room to recognise it on free without reading below the page */
+                mp_table_abort(live);
+                __atomic_fetch_add(&mp.hdr->lost_samples, 1, __ATOMIC_RELAXED);
+                pthread_mutex_unlock(&mp_lock);
+                mp_tls_guard = 0;
+                mp_real.free(base);
+                errno = saved;
+                goto plain;
+        }
+        if (!p) {
+                mp_table_abort(live);
+        } else {
+                struct mp_obj_header *h = (struct mp_obj_header *)p - 1;
+                h->magic = MP_OBJ_MAGIC;
+                h->live = live;
+                h->offset = (uint32_t)offset;
+                h->check = mp_obj_check((uintptr_t)p, live, (uint32_t)offset);
+                mp_table_commit(live, p);
+        }
+        pthread_mutex_unlock(&mp_lock);
+        mp_tls_guard = 0;
+        errno = after;
+        return p;
+
+plain:
+        errno = saved;
+        if (align) {
+                void *q = NULL;
+                int e = mp_real.posix_memalign(&q, align, size);
+                if (e)
+                        errno = e;
+                return e ? NULL : q;
+        }
+        return zero ? mp_real.calloc(1, size) : mp_real.malloc(size);
+}
+
+enum mp_ptr_kind mp_classify(void *p, bool may_read_below)
+{
+        if (mp_pool_owns(p))
+                return MP_PTR_POOL;
+        if (!may_read_below && !mp_lowoff_has((uintptr_t)p))
+                return MP_PTR_PLAIN;
+        const struct mp_obj_header *h = (const struct mp_obj_header *)p - 1;
+        if (h->magic != MP_OBJ_MAGIC || h->offset < 16 || (h->offset & 15) ||
+            h->offset > (1u << 30) ||
+            h->check != mp_obj_check((uintptr_t)p, h->live, h->offset))
+                return MP_PTR_PLAIN;
+        return MP_PTR_SAMPLED;
+}
+
+/* Frees a sampled object.  If this process's live table does not hold it (an object
+ * inherited across fork: the child's table starts empty), it is freed without
+ * touching any bucket. */
+void mp_free_sampled_obj(void *p)
+{
+        const struct mp_obj_header *h = (const struct mp_obj_header *)p - 1;
+        char *base = (char *)p - h->offset;
+        uint32_t live = h->live;
+        int saved = errno;
+        mp_tls_guard++; /* a handler's malloc must not wait for the lock we hold */
+        pthread_mutex_lock(&mp_lock);
+        if (mp_table_release(live, p) && !mp.glibc && ((uintptr_t)p & 0xff0) == 0)
+                mp_lowoff_del((uintptr_t)p);
+        pthread_mutex_unlock(&mp_lock);
+        mp_tls_guard--;
+        mp_count_free();
+        errno = saved;
+        mp_real.free(base);
+}
+
+size_t mp_usable(void *p)
+{
+        int saved = errno;
+        size_t n;
+        switch (mp_classify(p, (((uintptr_t)p & 0xff0) != 0) || mp.glibc)) {
+        case MP_PTR_POOL:
+                n = mp_pool_size(p);
+                break;
+        case MP_PTR_SAMPLED: {
+                const struct mp_obj_header *h = (const struct mp_obj_header *)p - 1;
+                n = mp_real.malloc_usable_size((char *)p - h->offset) - h->offset;
+                break;
+        }
+        default:
+                n = mp_real.malloc_usable_size(p);
+        }
+        errno = saved;
+        return n;
+}

@@ -1,0 +1,442 @@
+/* Workloads with known ground truth, run under the shim by shim_check.c.  The child
+ * talks to the driver over stdin/stdout without stdio, so the windows the driver
+ * measures contain exactly the allocations listed here. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CHECK(c)                                                               \
+        do {                                                                   \
+                if (!(c)) {                                                    \
+                        char m_[256];                                          \
+                        int n_ = snprintf(m_, sizeof(m_), "FAIL %s:%d: %s\n",  \
+                                          __FILE__, __LINE__, #c);             \
+                        if (write(2, m_, (size_t)n_) < 0) {                    \
+                        }                                                      \
+                        _exit(1);                                              \
+                }                                                              \
+        } while (0)
+
+/* Tells the driver something and waits for its go-ahead (one byte on stdin). */
+static void sync_point(const char *msg)
+{
+        size_t n = strlen(msg);
+        CHECK(write(1, msg, n) == (ssize_t)n);
+        char c;
+        CHECK(read(0, &c, 1) == 1);
+}
+
+/* "name lo hi" for a function, from its ELF symbol (the binary is linked -rdynamic). */
+static void func_range(const char *name, void *fn, char *out, size_t size)
+{
+        Dl_info info;
+        const ElfW(Sym) *sym = NULL;
+        CHECK(dladdr1(fn, &info, (void **)&sym, RTLD_DL_SYMENT) && sym);
+        uintptr_t lo = (uintptr_t)info.dli_saddr;
+        snprintf(out, size, " %s %lx %lx", name, (unsigned long)lo,
+                 (unsigned long)(lo + sym->st_size));
+}
+
+#define N_A 100
+#define N_B 50
+#define N_C 30
+/* Not static, and handed to an asm: the compiler may not drop the allocations. */
+void *keep_a[N_A], *keep_b[N_B], *keep_c[N_C];
+#define ESCAPE(x) __asm__ volatile("" : : "r"(x) : "memory")
+
+__attribute__((noinline)) void leak_a(void)
+{
+        for (int i = 0; i < N_A; i++)
+                keep_a[i] = malloc(48);
+        ESCAPE(keep_a);
+}
+
+__attribute__((noinline)) void leak_b(void)
+{
+        for (int i = 0; i < N_B; i++)
+                keep_b[i] = calloc(1, 1000);
+        ESCAPE(keep_b);
+}
+
+__attribute__((noinline)) void churn_c(void)
+{
+        for (int i = 0; i < N_C; i++)
+                keep_c[i] = malloc(777);
+        for (int i = 0; i < 10; i++)
+                free(keep_c[i]);
+        ESCAPE(keep_c);
+}
+
+static void scenario_sites(void)
+{
+        sync_point("A\n");
+        leak_a();
+        leak_b();
+        churn_c();
+        char msg[512] = "B";
+        func_range("leak_a", (void *)leak_a, msg + strlen(msg), sizeof(msg) - strlen(msg));
+        func_range("leak_b", (void *)leak_b, msg + strlen(msg), sizeof(msg) - strlen(msg));
+        func_range("churn_c", (void *)churn_c, msg + strlen(msg), sizeof(msg) - strlen(msg));
+        strcat(msg, "\n");
+        sync_point(msg);
+}
+
+/* 1014 mallocs, 1014 frees, 33810 bytes (the driver knows these numbers). */
+static void scenario_counts(void)
+{
+        sync_point("A\n");
+        for (int i = 0; i < 1000; i++) {
+                void *p = malloc(32);
+                __asm__ volatile("" : : "r"(p) : "memory");
+                free(p);
+        }
+        for (int i = 0; i < 10; i++) {
+                void *z = calloc(3, 20);
+                ESCAPE(z);
+                free(z);
+        }
+        char *p = malloc(10);
+        p = realloc(p, 100);
+        p = realloc(p, 1000);
+        free(p);
+        void *q;
+        CHECK(posix_memalign(&q, 64, 100) == 0);
+        free(q);
+        sync_point("B\n");
+}
+
+static void check_aligned(void *p, size_t align, size_t size)
+{
+        CHECK(p);
+        CHECK(((uintptr_t)p & (align - 1)) == 0);
+        CHECK(malloc_usable_size(p) >= size);
+        memset(p, 0x5a, size);
+}
+
+/* volatile: the compiler must neither fold these calls nor warn about them */
+static volatile size_t size_max = SIZE_MAX;
+
+static void scenario_family(void)
+{
+        const size_t huge = size_max;
+        size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        errno = 4242;
+        void *p = malloc(10);
+        CHECK(p && errno == 4242);
+        CHECK(malloc_usable_size(p) >= 10);
+        free(p);
+        CHECK(errno == 4242);
+        free(NULL);
+        CHECK(errno == 4242);
+
+        p = malloc(0);
+        CHECK(p);
+        free(p);
+
+        /* calloc zeroes even recycled memory */
+        for (int round = 0; round < 50; round++) {
+                unsigned char *d = malloc(256);
+                memset(d, 0xab, 256);
+                free(d);
+                unsigned char *z = calloc(16, 16);
+                CHECK(z);
+                for (int i = 0; i < 256; i++)
+                        CHECK(z[i] == 0);
+                free(z);
+        }
+
+        /* realloc keeps contents while growing and shrinking */
+        unsigned char *r = malloc(16);
+        for (int i = 0; i < 16; i++)
+                r[i] = (unsigned char)i;
+        size_t sizes[] = { 100, 5000, 300000, 64, 8, 2000000, 24 };
+        size_t have = 16;
+        for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+                size_t n = sizes[k];
+                r = realloc(r, n);
+                CHECK(r);
+                CHECK(malloc_usable_size(r) >= n);
+                for (size_t i = 0; i < (have < n ? have : n); i++)
+                        CHECK(r[i] == (unsigned char)i);
+                for (size_t i = 0; i < n; i++)
+                        r[i] = (unsigned char)i;
+                have = n;
+        }
+        CHECK(realloc(r, 0) == NULL); /* glibc frees */
+
+        int *arr = reallocarray(NULL, 100, sizeof(int));
+        CHECK(arr);
+        arr[99] = 7;
+        arr = reallocarray(arr, 200, sizeof(int));
+        CHECK(arr && arr[99] == 7);
+        errno = 0;
+        CHECK(reallocarray(arr, huge / 2, 4) == NULL && errno == ENOMEM);
+        free(arr);
+
+        for (size_t align = sizeof(void *); align <= 65536; align *= 2) {
+                void *a;
+                CHECK(posix_memalign(&a, align, 100) == 0);
+                check_aligned(a, align, 100);
+                free(a);
+                a = aligned_alloc(align, 3 * align);
+                check_aligned(a, align, 3 * align);
+                free(a);
+                a = memalign(align, 77);
+                check_aligned(a, align, 77);
+                free(a);
+        }
+        void *v = valloc(5000);
+        check_aligned(v, page, 5000);
+        free(v);
+        v = pvalloc(5000);
+        check_aligned(v, page, 2 * page);
+        free(v);
+        v = pvalloc(0);
+        check_aligned(v, page, 0);
+        free(v);
+
+        /* failures look the same as without the shim */
+        errno = 0;
+        CHECK(malloc(huge) == NULL && errno == ENOMEM);
+        errno = 0;
+        CHECK(malloc(huge - 8) == NULL && errno == ENOMEM);
+        errno = 0;
+        CHECK(calloc(huge / 2, 3) == NULL && errno == ENOMEM);
+        errno = 0;
+        CHECK(realloc(NULL, huge) == NULL && errno == ENOMEM);
+        void *keep = malloc(8);
+        errno = 0;
+        CHECK(realloc(keep, huge - 4096) == NULL && errno == ENOMEM);
+        free(keep);
+        errno = 77;
+        void *a = NULL;
+        CHECK(posix_memalign(&a, 3, 10) == EINVAL && errno == 77);
+        CHECK(posix_memalign(&a, 64, huge - 64) == ENOMEM);
+        errno = 0;
+        CHECK(aligned_alloc(64, huge - 64) == NULL && errno == ENOMEM);
+        errno = 0;
+        CHECK(memalign(64, huge - 64) == NULL && errno == ENOMEM);
+
+        char *s = strdup("hello shim");
+        CHECK(s && !strcmp(s, "hello shim"));
+        free(s);
+        printf("family ok\n");
+}
+
+/* Eight threads, parked at a barrier while the driver takes snapshot A. */
+#define THREADS 8
+#define PER_THREAD 10000
+static pthread_barrier_t ready_b, start_b, done_b;
+
+static void *thread_work(void *arg)
+{
+        (void)arg;
+        pthread_barrier_wait(&ready_b);
+        pthread_barrier_wait(&start_b);
+        for (int i = 0; i < PER_THREAD; i++) {
+                void *p = malloc((size_t)(i % 100) + 1);
+                __asm__ volatile("" : : "r"(p) : "memory");
+                free(p);
+        }
+        pthread_barrier_wait(&done_b);
+        pthread_barrier_wait(&start_b);
+        return NULL;
+}
+
+static void scenario_threads(void)
+{
+        pthread_t t[THREADS];
+        pthread_barrier_init(&ready_b, NULL, THREADS + 1);
+        pthread_barrier_init(&start_b, NULL, THREADS + 1);
+        pthread_barrier_init(&done_b, NULL, THREADS + 1);
+        for (int i = 0; i < THREADS; i++)
+                CHECK(pthread_create(&t[i], NULL, thread_work, NULL) == 0);
+        pthread_barrier_wait(&ready_b); /* all running: each has its slot */
+        sync_point("A\n");
+        pthread_barrier_wait(&start_b);
+        pthread_barrier_wait(&done_b);
+        sync_point("B\n");
+        pthread_barrier_wait(&start_b);
+        for (int i = 0; i < THREADS; i++)
+                pthread_join(t[i], NULL);
+}
+
+/* More threads over time than the segment has slots (1024): slots of exited threads are
+ * taken over, and the counts stay exact (10 pairs per thread). */
+#define CHURN_THREADS 2500
+
+static void *churn_thread(void *arg)
+{
+        (void)arg;
+        for (int i = 0; i < 10; i++) {
+                void *p = malloc(100);
+                ESCAPE(p);
+                free(p);
+        }
+        return NULL;
+}
+
+static void scenario_threadchurn(void)
+{
+        pthread_t warm; /* glibc's first thread allocates its bookkeeping once */
+        CHECK(pthread_create(&warm, NULL, churn_thread, NULL) == 0);
+        CHECK(pthread_join(warm, NULL) == 0);
+        sync_point("A\n");
+        for (int i = 0; i < CHURN_THREADS; i++) {
+                pthread_t t;
+                pthread_attr_t attr;
+                pthread_attr_init(&attr);
+                CHECK(pthread_create(&t, &attr, churn_thread, NULL) == 0);
+                CHECK(pthread_join(t, NULL) == 0);
+                pthread_attr_destroy(&attr);
+        }
+        sync_point("B\n");
+}
+
+/* A grandchild allocates 20 x 4096 and keeps them; the parent's own counts must not
+ * move, and each process must have its own segment. */
+static void scenario_fork(void)
+{
+        sync_point("A\n");
+        int up[2], down[2];
+        CHECK(pipe(up) == 0 && pipe(down) == 0);
+        pid_t g = fork();
+        CHECK(g >= 0);
+        if (g == 0) {
+                close(down[1]);
+                for (int i = 0; i < 20; i++)
+                        keep_a[i] = malloc(4096);
+                ESCAPE(keep_a);
+                char c = 'x';
+                CHECK(write(up[1], &c, 1) == 1);
+                CHECK(read(down[0], &c, 1) >= 0);
+                _exit(0);
+        }
+        close(down[0]);
+        char c;
+        CHECK(read(up[0], &c, 1) == 1);
+        char msg[64];
+        snprintf(msg, sizeof(msg), "B %d\n", (int)g);
+        sync_point(msg);
+        close(down[1]);
+        int st;
+        CHECK(waitpid(g, &st, 0) == g && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* Signal handlers that allocate while the main thread allocates; the counts stay
+ * exact (main's 2 per iteration + 3 per handled signal). */
+static volatile sig_atomic_t handled;
+static volatile int stop_sender;
+static pthread_t main_thread;
+
+static void on_signal(int sig)
+{
+        (void)sig;
+        int saved = errno;
+        void *a = malloc(24), *b = calloc(2, 40);
+        void *c = realloc(a, 200);
+        free(b);
+        free(c);
+        handled++;
+        errno = saved;
+}
+
+static void *sender(void *arg)
+{
+        (void)arg;
+        while (!stop_sender) {
+                pthread_kill(main_thread, SIGUSR1);
+                for (volatile int i = 0; i < 2000; i++) {
+                }
+        }
+        return NULL;
+}
+
+static void scenario_signal(void)
+{
+        struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
+        sigemptyset(&sa.sa_mask);
+        CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+        main_thread = pthread_self();
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGUSR1);
+        pthread_sigmask(SIG_BLOCK, &set, NULL); /* only inside the measured loop */
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, sender, NULL) == 0);
+        sync_point("A\n");
+        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+        long iters = 0;
+        for (; iters < 5000000 && (iters < 100000 || handled < 300); iters++) {
+                void *p = malloc((size_t)(iters % 64) + 1);
+                __asm__ volatile("" : : "r"(p) : "memory");
+                free(p);
+                void *q = malloc(40);
+                __asm__ volatile("" : : "r"(q) : "memory");
+                free(q);
+        }
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
+        stop_sender = 1;
+        char msg[64];
+        snprintf(msg, sizeof(msg), "B %d %ld\n", (int)handled, iters);
+        sync_point(msg);
+        pthread_join(t, NULL);
+}
+
+/* 48 MiB in 1 KiB objects from one site, for the unbiasedness check. */
+#define BIG_N (48 * 1024)
+void *big[BIG_N];
+
+__attribute__((noinline)) void big_site(void)
+{
+        for (int i = 0; i < BIG_N; i++)
+                big[i] = malloc(1024);
+        ESCAPE(big);
+}
+
+static void scenario_unbiased(void)
+{
+        /* other traffic around it, freed again */
+        for (int i = 0; i < 100000; i++)
+                free(malloc((size_t)(i % 4000) + 1));
+        big_site();
+        char msg[256] = "B";
+        func_range("big_site", (void *)big_site, msg + 1, sizeof(msg) - 1);
+        strcat(msg, "\n");
+        sync_point(msg);
+}
+
+int main(int argc, char **argv)
+{
+        if (argc != 2)
+                return 2;
+        const char *s = argv[1];
+        if (!strcmp(s, "sites"))
+                scenario_sites();
+        else if (!strcmp(s, "counts"))
+                scenario_counts();
+        else if (!strcmp(s, "family"))
+                scenario_family();
+        else if (!strcmp(s, "threads"))
+                scenario_threads();
+        else if (!strcmp(s, "fork"))
+                scenario_fork();
+        else if (!strcmp(s, "threadchurn"))
+                scenario_threadchurn();
+        else if (!strcmp(s, "signal"))
+                scenario_signal();
+        else if (!strcmp(s, "unbiased"))
+                scenario_unbiased();
+        else
+                return 2;
+        return 0;
+}
