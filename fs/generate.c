@@ -1,5 +1,6 @@
 /* The generators behind each file: collect, symbolize, render; failures logged once here. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,26 @@ int gen_heap_txt(struct memprofd *d, const struct target *t, char **ret_buf, siz
         return gen_heap_file(d, t, "heap.txt", HEAP_TEXT, ret_buf, ret_len);
 }
 
+/*
+ * One collection per process at a time: a second reader would find the process traced
+ * by our own first reader and get EBUSY.  Striped by pid so unrelated processes are
+ * collected in parallel (a collision only serializes two short collections).
+ */
+#define COLLECT_STRIPES 64
+static pthread_mutex_t collect_lock[COLLECT_STRIPES] = {
+        [0 ... COLLECT_STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER};
+
+static int collect_threads(pid_t pid, struct thread_snapshot **ret)
+{
+        pthread_mutex_t *m = &collect_lock[(unsigned)pid % COLLECT_STRIPES];
+        int r;
+
+        pthread_mutex_lock(m);
+        r = threads_collect(pid, ret);
+        pthread_mutex_unlock(m);
+        return r;
+}
+
 static int gen_threads_file(struct memprofd *d, const struct target *t, const char *file,
                             bool text, char **ret_buf, size_t *ret_len)
 {
@@ -156,7 +177,7 @@ static int gen_threads_file(struct memprofd *d, const struct target *t, const ch
         struct sym_process *sp = NULL;
         int r;
 
-        r = threads_collect(t->pid, &ts);
+        r = collect_threads(t->pid, &ts);
         if (r < 0)
                 return failed(t, file, "collecting thread stacks", r);
         r = open_symbols(d, t, file, &sp);

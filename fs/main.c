@@ -98,6 +98,9 @@ int main(int argc, char *argv[])
         struct fuse_session *se = NULL;
         int ret = 1;
 
+        /* Symbols come from the target's own files and local debug info only: never let
+         * elfutils fetch from the network on a reader's behalf. */
+        unsetenv("DEBUGINFOD_URLS");
         if (fuse_parse_cmdline(&args, &opts) != 0)
                 goto out_args;
         if (opts.show_help) {
