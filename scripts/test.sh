@@ -9,7 +9,7 @@ build=${MEMPROF_BUILD_DIR:-$src/build}
 
 PACKAGES="build-essential meson ninja-build pkg-config libfuse3-dev fuse3 libunwind-dev
   libprotobuf-c-dev protobuf-c-compiler libdw-dev libelf-dev zlib1g-dev golang-go python3
-  elfutils gdb clang valgrind util-linux"
+  elfutils gdb clang valgrind util-linux libpython3.11-testsuite"
 
 install_deps() {
         local missing=()
@@ -28,13 +28,20 @@ install_deps() {
         apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
-build() {
-        if [ -f "$build/build.ninja" ]; then
-                meson setup --reconfigure "$build" "$src" -Dwerror=true
+# setup_and_compile DIR [MESON OPTIONS...]
+setup_and_compile() {
+        local dir=$1
+        shift
+        if [ -f "$dir/build.ninja" ]; then
+                meson setup --reconfigure "$dir" "$src" -Dwerror=true "$@"
         else
-                meson setup "$build" "$src" -Dwerror=true
+                meson setup "$dir" "$src" -Dwerror=true "$@"
         fi
-        meson compile -C "$build"
+        meson compile -C "$dir"
+}
+
+build() {
+        setup_and_compile "$build"
 }
 
 install_deps
@@ -46,3 +53,14 @@ if [ "$(id -u)" -ne 0 ]; then
         echo "note: not root: tests that mount with allow_other or switch users will skip" >&2
 fi
 meson test -C "$build" --print-errorlogs
+
+# The same tests against an ASan+UBSan build of the daemon, its libraries and the test
+# programs (the shim and the example programs stay plain: they are what gets profiled).
+# MEMPROF_ASAN=0 skips this part.
+if [ "${MEMPROF_ASAN:-1}" != 0 ]; then
+        asan=${build}-asan
+        setup_and_compile "$asan" -Db_sanitize=address,undefined -Db_lundef=false
+        ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+                meson test -C "$asan" --print-errorlogs --no-suite slow
+fi

@@ -26,6 +26,8 @@ static bool stop_set_has(const struct stop_set *set, size_t sorted, pid_t tid)
 {
         struct thread_capture key = { .tid = tid };
 
+        if (sorted == 0)
+                return false; /* bsearch wants a real array even for none */
         return bsearch(&key, set->threads, sorted, sizeof(key), cmp_capture) != NULL;
 }
 

@@ -3,7 +3,10 @@
 import os
 import subprocess
 
-from harness import BUILD, SHIM, check
+from harness import BUILD, check
+
+# the CLI finds the shim of its own build tree (MEMPROF_SHIM only redirects tests)
+SHIM = os.path.join(BUILD, "collectors", "shim", "libmemprof.so")
 
 CLI = os.path.join(BUILD, "cli", "memprof")
 
