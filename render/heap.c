@@ -127,22 +127,44 @@ out:
         return r;
 }
 
-/* heap.txt: one entry per site, sorted by its symbolized stack so that two snapshots
- * diff entry by entry. */
+/* heap.txt: one entry per call stack (its sites of every object size summed), sorted
+ * by the symbolized stack so that two snapshots diff entry by entry. */
 struct text_entry {
         char *stack; /* the frame lines, also the sort key */
-        uint64_t size;
         struct heap_values v;
 };
 
 static int entry_cmp(const void *a, const void *b)
 {
         const struct text_entry *x = a, *y = b;
-        int c = strcmp(x->stack, y->stack);
 
-        if (c != 0)
-                return c;
-        return x->size < y->size ? -1 : x->size > y->size;
+        return strcmp(x->stack, y->stack);
+}
+
+static void values_add(struct heap_values *to, const struct heap_values *v)
+{
+        to->inuse_objects += v->inuse_objects;
+        to->inuse_space += v->inuse_space;
+        to->alloc_objects += v->alloc_objects;
+        to->alloc_space += v->alloc_space;
+}
+
+/* Sorts the entries and folds equal stacks (sites that differ only in object size, or
+ * in return addresses on the same lines) into one; returns the new count. */
+static size_t entries_fold(struct text_entry *e, size_t n)
+{
+        size_t out = 0;
+
+        qsort(e, n, sizeof(*e), entry_cmp);
+        for (size_t i = 0; i < n; i++) {
+                if (out > 0 && strcmp(e[out - 1].stack, e[i].stack) == 0) {
+                        values_add(&e[out - 1].v, &e[i].v);
+                        free(e[i].stack);
+                        continue;
+                }
+                e[out++] = e[i];
+        }
+        return out;
 }
 
 static const char *or_unknown(const char *path)
@@ -191,9 +213,9 @@ static void write_entries(FILE *f, const struct text_entry *e, size_t n)
 {
         for (size_t i = 0; i < n; i++) {
                 fprintf(f, "\n%" PRId64 " objects, %" PRId64 " bytes in use; %" PRId64
-                        " objects, %" PRId64 " bytes allocated; object size %" PRIu64 "\n%s",
+                        " objects, %" PRId64 " bytes allocated\n%s",
                         e[i].v.inuse_objects, e[i].v.inuse_space, e[i].v.alloc_objects,
-                        e[i].v.alloc_space, e[i].size, e[i].stack);
+                        e[i].v.alloc_space, e[i].stack);
         }
 }
 
@@ -216,14 +238,10 @@ int render_heap_text(const struct heap_snapshot *heap, struct sym_process *sp, c
                 r = format_stack(sp, &heap->stacks[s->stack], &e[n].stack);
                 if (r < 0)
                         goto out;
-                e[n].size = s->size;
                 e[n].v = site_values(heap, s);
-                total.inuse_objects += e[n].v.inuse_objects;
-                total.inuse_space += e[n].v.inuse_space;
-                total.alloc_objects += e[n].v.alloc_objects;
-                total.alloc_space += e[n].v.alloc_space;
+                values_add(&total, &e[n].v);
         }
-        qsort(e, n, sizeof(*e), entry_cmp);
+        n = entries_fold(e, n);
 
         f = open_memstream(&buf, &len);
         if (!f) {

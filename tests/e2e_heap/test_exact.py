@@ -62,6 +62,21 @@ with harness.Mount() as m:
         harness.check(churn == 200000, "churn alloc_objects %r, want 200000" % churn)
         harness.check(a.by_top_function("inuse_space").get("churn", 0) == 0, "churn inuse")
 
+        # heap.txt: one entry per stack, the same exact numbers, totals that add up
+        txt = m.read(pid, "heap.txt").decode()
+        blocks = txt.split("\n\n")
+        entries = {b.split("\n")[1].split()[0]: b.split("\n")[0] for b in blocks[1:]}
+        harness.check(entries.get("leak_big", "").startswith(
+            "64 objects, %d bytes in use; 64 objects, %d bytes allocated" % (64 * MiB, 64 * MiB)),
+            "heap.txt leak_big entry: %r" % entries.get("leak_big"))
+        harness.check(entries.get("leak_small", "").startswith("4096 objects, 4096000 bytes in use"),
+                      "heap.txt leak_small entry: %r" % entries.get("leak_small"))
+        inuse = sum(int(b.split("\n")[0].split()[2]) for b in blocks[1:])
+        total = re.search(r"^total: \d+ objects, (\d+) bytes in use", txt, re.M)
+        harness.check(total and int(total.group(1)) == inuse, "heap.txt totals do not add up")
+        harness.check(len(set(b.split("\n", 1)[1] for b in blocks[1:])) == len(blocks) - 1,
+                      "heap.txt repeats a stack")
+
         # memstats agrees at rate 1
         ms = harness.memstats(m.read(pid, "memstats").decode())
         for k in ("Mallocs", "Frees", "HeapObjects", "TotalAlloc", "HeapAlloc", "SampleRate"):
