@@ -25,6 +25,8 @@ struct stack_encoder {
         size_t memo_cap, memo_used;
 };
 
+static int mapping_id(struct stack_encoder *se, int index, uint64_t *ret);
+
 int stack_encoder_new(struct profile *p, struct sym_process *sp, struct stack_encoder **ret)
 {
         struct stack_encoder *se = calloc(1, sizeof(*se));
@@ -39,6 +41,17 @@ int stack_encoder_new(struct profile *p, struct sym_process *sp, struct stack_en
         if (!se->mapping_ids || !se->memo) {
                 stack_encoder_free(se);
                 return -ENOMEM;
+        }
+        /* pprof takes the first mapping for the main binary ("File:" in its reports):
+         * the lowest executable mapping, which /proc/PID/maps lists first, is the
+         * program itself. */
+        if (se->nmappings > 0) {
+                uint64_t id;
+                int r = mapping_id(se, 0, &id);
+                if (r < 0) {
+                        stack_encoder_free(se);
+                        return r;
+                }
         }
         *ret = se;
         return 0;
