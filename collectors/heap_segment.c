@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,7 +54,7 @@ static int pread_full(int fd, void *buf, size_t len, off_t off, size_t *ret_got)
 
 static int read_header(int fd, struct mp_seg_header *ret)
 {
-        size_t got;
+        size_t got = 0;
         int r = pread_full(fd, ret, sizeof(*ret), 0, &got);
         if (r < 0)
                 return r;
@@ -341,7 +342,7 @@ int heap_snapshot_parse(const uint8_t *buf, size_t len, struct heap_snapshot **r
 
 static int read_u32(int fd, size_t off, uint32_t *ret)
 {
-        size_t got;
+        size_t got = 0;
         int r = pread_full(fd, ret, sizeof(*ret), (off_t)off, &got);
         return r < 0 ? r : got == sizeof(*ret) ? 0 : -EBADMSG;
 }
@@ -365,7 +366,7 @@ static int stabilise_slots(int fd, uint8_t *buf, const struct mp_seg_header *h)
         for (uint32_t i = 0; i < h->nslots; i++)
                 memcpy(&before[i], slots + i * sz + seq_at, 4);
         for (int tries = 0; tries < SLOT_READ_TRIES; tries++) {
-                size_t got1, got2;
+                size_t got1 = 0, got2 = 0;
                 int r = pread_full(fd, data, n, (off_t)h->slots_off, &got1);
                 if (r == 0)
                         r = pread_full(fd, after, n, (off_t)h->slots_off, &got2);
@@ -401,6 +402,27 @@ static int stabilise_slots(int fd, uint8_t *buf, const struct mp_seg_header *h)
         return 0;
 }
 
+/* Reads [off, off + n * entsize) of the segment into the same place of buf, clamped to
+ * the buffer: the parser judges whatever arrives. */
+static int read_used(int fd, uint8_t *buf, size_t len, uint64_t off, uint64_t n,
+                     size_t entsize)
+{
+        uint64_t want;
+        size_t got = 0;
+
+        if (off >= len || __builtin_mul_overflow(n, (uint64_t)entsize, &want))
+                return 0;
+        if (want > len - off)
+                want = len - off;
+        return pread_full(fd, buf + off, (size_t)want, (off_t)off, &got);
+}
+
+/*
+ * Only the used part of each table is read, into an anonymous mapping the size of the
+ * segment whose other pages stay untouched (zero, never faulted in): a segment sized
+ * for a million samples that holds a hundred costs a hundred.  A mapping rather than
+ * malloc, so the daemon's heap does not keep a high-water mark of every segment.
+ */
 int heap_snapshot_read(int fd, struct heap_snapshot **ret, const char **ret_why)
 {
         const char *why = NULL;
@@ -423,27 +445,39 @@ int heap_snapshot_read(int fd, struct heap_snapshot **ret, const char **ret_why)
             (r = read_u32(fd, offsetof(struct mp_seg_header, nframes), &nframes)) < 0)
                 return r == -EBADMSG ? (*ret_why = "shorter than the header", r) : r;
 
-        size_t len = (size_t)st.st_size, got;
-        _cleanup_free_ uint8_t *buf = malloc(len);
-        if (!buf)
+        size_t len = (size_t)st.st_size, got = 0;
+        uint8_t *buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                            -1, 0);
+        if (buf == MAP_FAILED)
                 return -ENOMEM;
-        r = pread_full(fd, buf, len, 0, &got);
-        if (r < 0)
-                return r;
         struct mp_seg_header h;
-        if (got < sizeof(h))
-                BAD("shorter than the header");
-        memcpy(&h, buf, sizeof(h));
+        r = pread_full(fd, &h, sizeof(h), 0, &got);
+        if (r < 0)
+                goto out;
+        if (got < sizeof(h)) {
+                *ret_why = "shorter than the header";
+                r = -EBADMSG;
+                goto out;
+        }
         h.nbuckets = nbuckets;
         h.nstacks = nstacks;
         h.nframes = nframes;
         memcpy(buf, &h, sizeof(h));
-        if (check_header(&h, got, ret_why) == 0) {
-                r = stabilise_slots(fd, buf, &h);
-                if (r < 0)
-                        return r;
+        if (check_header(&h, len, ret_why) == 0) {
+                if ((r = read_used(fd, buf, len, h.slots_off, h.nslots,
+                                   sizeof(struct mp_thread_slot))) < 0 ||
+                    (r = read_used(fd, buf, len, h.stacks_off, h.nstacks,
+                                   sizeof(struct mp_stack))) < 0 ||
+                    (r = read_used(fd, buf, len, h.frames_off, h.nframes, sizeof(uint64_t))) < 0 ||
+                    (r = read_used(fd, buf, len, h.buckets_off, h.nbuckets,
+                                   sizeof(struct mp_bucket))) < 0 ||
+                    (r = stabilise_slots(fd, buf, &h)) < 0)
+                        goto out;
         }
-        return heap_snapshot_parse(buf, got, ret, ret_why);
+        r = heap_snapshot_parse(buf, len, ret, ret_why);
+out:
+        munmap(buf, len);
+        return r;
 }
 
 void heap_snapshot_free(struct heap_snapshot *s)
