@@ -20,10 +20,12 @@ struct geometry {
 static struct geometry geometry_for(uint64_t rate)
 {
         /* Sparse sampling needs little room; dense sampling (rate below a page) gets
-         * tables large enough for millions of live objects. */
+         * tables for a quarter million stacks of ~32 frames and millions of live
+         * objects.  Pages are reserved as the tables fill, so room costs nothing until
+         * it is used. */
         if (rate == 0 || rate >= 4096)
-                return (struct geometry){ 1024, 16384, 262144, 32768, 65536 };
-        return (struct geometry){ 1024, 65536, 1u << 20, 1u << 18, 1u << 22 };
+                return (struct geometry){ 1024, 65536, 1u << 20, 1u << 17, 1u << 17 };
+        return (struct geometry){ 1024, 1u << 18, 1u << 23, 1u << 20, 1u << 22 };
 }
 
 static size_t align_up(size_t x, size_t a)
