@@ -273,41 +273,61 @@ int proc_status_read(pid_t pid, struct proc_status *ret)
         return r;
 }
 
-int proc_stat_parse_start_time(const char *text, size_t len, uint64_t *ret)
+/* Skips to the start of the next space-separated field; false at the end of the line. */
+static bool next_field(const char **p, const char *end)
+{
+        while (*p < end && **p != ' ' && **p != '\n')
+                (*p)++;
+        while (*p < end && **p == ' ')
+                (*p)++;
+        return *p < end && **p != '\n';
+}
+
+int proc_stat_parse(const char *text, size_t len, struct proc_stat *ret)
 {
         const char *p = NULL, *end = text + len;
-        uint64_t v;
+        struct proc_stat st = {0};
         int r;
 
         /* comm (field 2) may hold spaces and parentheses, but it is the only field that
-         * can, so everything after the LAST ')' is plain space-separated numbers. */
+         * can, so everything after the LAST ')' is plain space-separated fields. */
         for (const char *s = text; s < end; s++)
                 if (*s == ')')
                         p = s + 1;
-        if (!p)
+        if (!p || p >= end || *p != ' ')
                 return -EBADMSG;
-
-        /* after ')' come field 3 (state) ... field 22 (starttime): skip 19 fields */
-        for (int field = 3; field < 22; field++) {
-                while (p < end && *p == ' ')
-                        p++;
-                if (p >= end || *p == '\n')
+        p++;
+        for (int field = 3; field <= 22; field++) {
+                if (field > 3 && !next_field(&p, end))
                         return -EBADMSG;
-                while (p < end && *p != ' ' && *p != '\n')
-                        p++;
+                if (p >= end || *p == ' ' || *p == '\n')
+                        return -EBADMSG;
+                if (field == 3) {
+                        st.state = *p;
+                } else if (field == 9 || field == 22) {
+                        r = parse_u64(&p, end, 10, field == 9 ? &st.flags : &st.start_time);
+                        if (r < 0)
+                                return r;
+                        if (p < end && *p != ' ' && *p != '\n')
+                                return -EBADMSG;
+                }
         }
-        if (p >= end || *p != ' ')
-                return -EBADMSG;
-        r = parse_u64(&p, end, 10, &v);
-        if (r < 0)
-                return r;
-        if (p < end && *p != ' ' && *p != '\n')
-                return -EBADMSG;
-        *ret = v;
+        *ret = st;
         return 0;
 }
 
-int proc_start_time(pid_t pid, uint64_t *ret)
+int proc_stat_parse_start_time(const char *text, size_t len, uint64_t *ret)
+{
+        struct proc_stat st;
+        int r = proc_stat_parse(text, len, &st);
+
+        if (r < 0)
+                return r;
+        *ret = st.start_time;
+        return 0;
+}
+
+int proc_stat_read(pid_t pid, struct proc_stat *ret)
 {
         char path[64], *buf = NULL;
         size_t len;
@@ -319,9 +339,20 @@ int proc_start_time(pid_t pid, uint64_t *ret)
         r = read_proc_file(path, &buf, &len);
         if (r < 0)
                 return r;
-        r = proc_stat_parse_start_time(buf, len, ret);
+        r = proc_stat_parse(buf, len, ret);
         free(buf);
         return r;
+}
+
+int proc_start_time(pid_t pid, uint64_t *ret)
+{
+        struct proc_stat st;
+        int r = proc_stat_read(pid, &st);
+
+        if (r < 0)
+                return r;
+        *ret = st.start_time;
+        return 0;
 }
 
 static int cmp_pid(const void *a, const void *b)

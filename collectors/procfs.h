@@ -22,6 +22,17 @@ struct proc_status {
 int proc_status_read(pid_t pid, struct proc_status *ret);
 int proc_status_parse(const char *text, size_t len, struct proc_status *ret);
 
+/* The fields of /proc/PID/stat a listing needs. */
+struct proc_stat {
+        char state;          /* field 3: R, S, D, Z, ... */
+        uint64_t flags;      /* field 9: PF_* (PROC_PF_KTHREAD marks kernel threads) */
+        uint64_t start_time; /* field 22: clock ticks since boot */
+};
+#define PROC_PF_KTHREAD 0x00200000u
+
+int proc_stat_read(pid_t pid, struct proc_stat *ret);
+int proc_stat_parse(const char *text, size_t len, struct proc_stat *ret);
+
 /* Field 22 of /proc/PID/stat (clock ticks since boot); to detect PID reuse. */
 int proc_start_time(pid_t pid, uint64_t *ret);
 int proc_stat_parse_start_time(const char *text, size_t len, uint64_t *ret);

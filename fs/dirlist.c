@@ -59,14 +59,13 @@ int dirlist_root(struct dirlist **ret)
         dirlist_add(l, ".", FUSE_ROOT_ID, S_IFDIR);
         dirlist_add(l, "..", FUSE_ROOT_ID, S_IFDIR);
         for (size_t i = 0; i < n; i++) {
-                struct target t;
+                struct node node;
                 char name[16];
 
                 /* processes that exited since, kernel threads and zombies are left out */
-                if (tree_target(pids[i], &t) < 0)
+                if (tree_listed(pids[i], &node) < 0)
                         continue;
-                struct node node = {.kind = NODE_PID, .pid = t.pid, .start = t.start};
-                snprintf(name, sizeof(name), "%d", (int)t.pid);
+                snprintf(name, sizeof(name), "%d", (int)pids[i]);
                 dirlist_add(l, name, tree_ino(&node), S_IFDIR);
         }
         free(pids);

@@ -47,6 +47,7 @@ struct target {
 };
 int tree_target(pid_t pid, struct target *ret);
 int tree_target_of(const struct node *n, struct target *ret);
+int tree_listed(pid_t pid, struct node *ret);
 bool tree_still_running(const struct target *t);
 
 /* files.c: the table of files in PID/. */

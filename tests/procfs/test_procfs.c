@@ -193,6 +193,22 @@ static void test_start_time(void)
               t == 42);
 }
 
+static void test_stat_fields(void)
+{
+        struct proc_stat st = {0};
+        /* kthreadd: PF_KTHREAD in the flags; tpgid -1 is a field like any other */
+        const char *k = "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 9 0 0\n";
+        const char *z = "77 (a b)) Z 1 77 77 0 -1 4227340 0 0 0 0 0 0 0 0 20 0 1 0 12345 0\n";
+
+        CHECK(proc_stat_parse(k, strlen(k), &st) == 0 && st.state == 'S' &&
+              (st.flags & PROC_PF_KTHREAD) && st.start_time == 9);
+        CHECK(proc_stat_parse(z, strlen(z), &st) == 0 && st.state == 'Z' &&
+              !(st.flags & PROC_PF_KTHREAD) && st.start_time == 12345);
+        CHECK(proc_stat_parse("1 (x)  S", 8, &st) == -EBADMSG);
+        CHECK(proc_stat_read(getpid(), &st) == 0 && st.state == 'R' &&
+              !(st.flags & PROC_PF_KTHREAD) && st.start_time > 0);
+}
+
 static void test_live(void)
 {
         struct proc_status st;
@@ -240,6 +256,7 @@ int main(void)
         test_kernel_thread();
         test_bad_status();
         test_start_time();
+        test_stat_fields();
         test_live();
         if (failures)
                 fprintf(stderr, "%d checks failed\n", failures);
