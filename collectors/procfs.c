@@ -18,8 +18,7 @@
 /* /proc/sys/kernel/pid_max can be at most 2^22 (PID_MAX_LIMIT on 64-bit). */
 #define PROC_PID_LIMIT (1 << 22)
 
-/* Reads a whole /proc file into a malloc'd, NUL-terminated buffer. */
-static int read_proc_file(const char *path, char **ret_buf, size_t *ret_len)
+int proc_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
 {
         size_t cap = 4096, len = 0;
         char *buf = NULL;
@@ -40,7 +39,7 @@ static int read_proc_file(const char *path, char **ret_buf, size_t *ret_len)
                 if (len + 1 >= cap) {
                         char *nbuf;
 
-                        if (cap >= PROC_READ_MAX) {
+                        if (cap >= max) {
                                 r = -EFBIG;
                                 goto out;
                         }
@@ -265,7 +264,7 @@ int proc_status_read(pid_t pid, struct proc_status *ret)
         if (pid <= 0)
                 return -ENOENT;
         snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-        r = read_proc_file(path, &buf, &len);
+        r = proc_read_file(path, PROC_READ_MAX, &buf, &len);
         if (r < 0)
                 return r;
         r = proc_status_parse(buf, len, ret);
@@ -290,12 +289,18 @@ int proc_stat_parse(const char *text, size_t len, struct proc_stat *ret)
         int r;
 
         /* comm (field 2) may hold spaces and parentheses, but it is the only field that
-         * can, so everything after the LAST ')' is plain space-separated fields. */
+         * can, so it runs from the first '(' to the LAST ')', and everything after is
+         * plain space-separated fields. */
+        const char *open = memchr(text, '(', len);
         for (const char *s = text; s < end; s++)
                 if (*s == ')')
                         p = s + 1;
-        if (!p || p >= end || *p != ' ')
+        if (!open || !p || p <= open + 1 || p >= end || *p != ' ')
                 return -EBADMSG;
+        size_t n = (size_t)(p - 1 - (open + 1));
+        if (n >= sizeof(st.comm))
+                n = sizeof(st.comm) - 1;
+        memcpy(st.comm, open + 1, n);
         p++;
         for (int field = 3; field <= 22; field++) {
                 if (field > 3 && !next_field(&p, end))
@@ -336,7 +341,7 @@ int proc_stat_read(pid_t pid, struct proc_stat *ret)
         if (pid <= 0)
                 return -ENOENT;
         snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        r = read_proc_file(path, &buf, &len);
+        r = proc_read_file(path, PROC_READ_MAX, &buf, &len);
         if (r < 0)
                 return r;
         r = proc_stat_parse(buf, len, ret);

@@ -24,11 +24,16 @@ int proc_status_parse(const char *text, size_t len, struct proc_status *ret);
 
 /* The fields of /proc/PID/stat a listing needs. */
 struct proc_stat {
+        char comm[16];       /* field 2, NUL-terminated */
         char state;          /* field 3: R, S, D, Z, ... */
         uint64_t flags;      /* field 9: PF_* (PROC_PF_KTHREAD marks kernel threads) */
         uint64_t start_time; /* field 22: clock ticks since boot */
 };
 #define PROC_PF_KTHREAD 0x00200000u
+
+/* Reads a whole /proc file of at most max bytes (-EFBIG beyond) into a malloc'd,
+ * NUL-terminated buffer.  -ENOENT once the process is gone. */
+int proc_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len);
 
 int proc_stat_read(pid_t pid, struct proc_stat *ret);
 int proc_stat_parse(const char *text, size_t len, struct proc_stat *ret);

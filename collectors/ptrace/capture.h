@@ -28,7 +28,7 @@ struct stack_copy {
 
 struct thread_capture {
         pid_t tid;
-        struct task_stat stat; /* read before the stop */
+        struct proc_stat stat; /* read before the stop */
         int error;             /* 0, or why there is no stack: -ESRCH gone, ... */
         bool seized;           /* ours: must reach a stop and be detached */
         bool stopped;          /* in a ptrace-stop now */

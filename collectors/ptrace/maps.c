@@ -70,7 +70,7 @@ int map_table_read(pid_t pid, struct map_table *ret)
         int r;
 
         snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-        r = task_read_file(path, MAPS_MAX_BYTES, &text, &len);
+        r = proc_read_file(path, MAPS_MAX_BYTES, &text, &len);
         if (r < 0)
                 return r;
         r = map_table_parse(text, len, ret);

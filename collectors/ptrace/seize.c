@@ -53,7 +53,7 @@ static int stop_set_add(struct stop_set *set, pid_t tid, struct thread_capture *
 /* Why a thread cannot be seized: someone else traces it, it is exiting, or we may not. */
 static int seize_refused(pid_t pid, struct thread_capture *t)
 {
-        struct task_stat st;
+        struct proc_stat st;
         pid_t tracer = 0;
 
         if (task_tracer_read(pid, t->tid, &tracer) == 0 && tracer != 0)
@@ -130,7 +130,7 @@ static int stop_pass(pid_t pid, struct stop_set *set, size_t *ret_added)
         /* Every /proc read first, so that the threads are then stopped in a tight loop. */
         for (size_t i = 0; i < ntids; i++) {
                 struct thread_capture *t;
-                struct task_stat st;
+                struct proc_stat st;
 
                 if (stop_set_has(set, sorted, tids[i]))
                         continue;
@@ -140,7 +140,7 @@ static int stop_pass(pid_t pid, struct stop_set *set, size_t *ret_added)
                 if (r < 0)
                         break;
                 t->stat = st;
-                if (st.flags & TASK_PF_KTHREAD)
+                if (st.flags & PROC_PF_KTHREAD)
                         t->error = -EOPNOTSUPP;
                 else if (st.state == 'Z' || st.state == 'X')
                         t->error = -ESRCH;

@@ -10,102 +10,17 @@
 
 #include "task.h"
 
-int task_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
-{
-        size_t len = 0, cap = 4096;
-        char *buf = NULL;
-        int fd, r;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return errno == ESRCH ? -ENOENT : -errno;
-        buf = malloc(cap + 1);
-        if (!buf) {
-                r = -ENOMEM;
-                goto out;
-        }
-        for (;;) {
-                ssize_t n;
-
-                if (len == cap) {
-                        char *nb;
-
-                        if (cap >= max) {
-                                r = -EFBIG;
-                                goto out;
-                        }
-                        cap = cap * 2 > max ? max : cap * 2;
-                        nb = realloc(buf, cap + 1);
-                        if (!nb) {
-                                r = -ENOMEM;
-                                goto out;
-                        }
-                        buf = nb;
-                }
-                n = read(fd, buf + len, cap - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        /* a process that died under us reads as ESRCH */
-                        r = errno == ESRCH ? -ENOENT : -errno;
-                        goto out;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t)n;
-        }
-        buf[len] = '\0';
-        *ret_buf = buf;
-        *ret_len = len;
-        buf = NULL;
-        r = 0;
-out:
-        free(buf);
-        close(fd);
-        return r;
-}
-
-int task_stat_parse(const char *text, size_t len, struct task_stat *ret)
-{
-        const char *open, *close = NULL, *p;
-        struct task_stat st = {0};
-        size_t nlen;
-        unsigned long long flags;
-        char state;
-
-        /* The name is between the first '(' and the LAST ')': it may hold either. */
-        open = memchr(text, '(', len);
-        for (p = text + len; p > text; p--)
-                if (p[-1] == ')') {
-                        close = p - 1;
-                        break;
-                }
-        if (!open || !close || close < open)
-                return -EINVAL;
-        nlen = (size_t)(close - open - 1);
-        if (nlen >= sizeof(st.name))
-                nlen = sizeof(st.name) - 1;
-        memcpy(st.name, open + 1, nlen);
-        /* ") S ppid pgrp session tty_nr tpgid flags" */
-        if (sscanf(close + 1, " %c %*d %*d %*d %*d %*d %llu", &state, &flags) != 2)
-                return -EINVAL;
-        st.state = state;
-        st.flags = flags;
-        *ret = st;
-        return 0;
-}
-
-int task_stat_read(pid_t pid, pid_t tid, struct task_stat *ret)
+int task_stat_read(pid_t pid, pid_t tid, struct proc_stat *ret)
 {
         char path[64], *text;
         size_t len;
         int r;
 
         snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-        r = task_read_file(path, 4096, &text, &len);
+        r = proc_read_file(path, 4096, &text, &len);
         if (r < 0)
                 return r;
-        r = task_stat_parse(text, len, ret);
+        r = proc_stat_parse(text, len, ret);
         free(text);
         return r;
 }
@@ -120,7 +35,7 @@ int task_tracer_read(pid_t pid, pid_t tid, pid_t *ret)
                 snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
         else
                 snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-        r = task_read_file(path, 1 << 16, &text, &len);
+        r = proc_read_file(path, 1 << 16, &text, &len);
         if (r < 0)
                 return r;
         line = strstr(text, "\nTracerPid:");

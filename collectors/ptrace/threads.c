@@ -38,7 +38,7 @@ static int unwind_all(pid_t live, const struct map_table *maps, const struct sto
                 struct thread_stack *s = &out[i];
 
                 s->tid = t->tid;
-                memcpy(s->name, t->stat.name, sizeof(s->name));
+                memcpy(s->name, t->stat.comm, sizeof(s->name));
                 s->state = t->stat.state;
                 s->error = t->error;
                 if (t->error == 0 && t->have_regs)
@@ -53,7 +53,7 @@ static int unwind_all(pid_t live, const struct map_table *maps, const struct sto
  * while its threads run on) shows an empty maps file. */
 static int pick_live_tid(pid_t pid, pid_t *ret)
 {
-        struct task_stat st;
+        struct proc_stat st;
         pid_t *tids = NULL;
         size_t n = 0;
         int r;

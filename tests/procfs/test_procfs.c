@@ -201,9 +201,11 @@ static void test_stat_fields(void)
         const char *z = "77 (a b)) Z 1 77 77 0 -1 4227340 0 0 0 0 0 0 0 0 20 0 1 0 12345 0\n";
 
         CHECK(proc_stat_parse(k, strlen(k), &st) == 0 && st.state == 'S' &&
-              (st.flags & PROC_PF_KTHREAD) && st.start_time == 9);
+              (st.flags & PROC_PF_KTHREAD) && st.start_time == 9 &&
+              strcmp(st.comm, "kthreadd") == 0);
         CHECK(proc_stat_parse(z, strlen(z), &st) == 0 && st.state == 'Z' &&
-              !(st.flags & PROC_PF_KTHREAD) && st.start_time == 12345);
+              !(st.flags & PROC_PF_KTHREAD) && st.start_time == 12345 &&
+              strcmp(st.comm, "a b)") == 0);
         CHECK(proc_stat_parse("1 (x)  S", 8, &st) == -EBADMSG);
         CHECK(proc_stat_read(getpid(), &st) == 0 && st.state == 'R' &&
               !(st.flags & PROC_PF_KTHREAD) && st.start_time > 0);
