@@ -2,6 +2,7 @@
  * reading it consistently while the target writes, and validating every byte. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -13,18 +14,11 @@
 #include <unistd.h>
 
 #include "heap_segment.h"
+#include "procmaps.h"
 
-#define MAPS_LINE_MAX 4096   /* longer maps lines (huge paths) are skipped */
 #define MAX_CANDIDATES 16    /* segments looked at per process */
 #define SLOT_READ_TRIES 4
 #define OBJ_SIZE_LIMIT (1ull << 48) /* no single object is larger than an address space */
-
-static void closep(int *fd)
-{
-        if (*fd >= 0)
-                close(*fd);
-}
-#define _cleanup_close_ __attribute__((cleanup(closep)))
 
 static void freep(void *p)
 {
@@ -61,97 +55,61 @@ static int read_header(int fd, struct mp_seg_header *ret)
         return got == sizeof(*ret) && ret->magic == MP_SEG_MAGIC ? 0 : -EBADMSG;
 }
 
-/* One maps line: "start-end perms offset dev inode   path". */
-static void consider_line(pid_t pid, const char *line, int *best_fd, int64_t *best_time,
-                          unsigned *ncand)
+struct search {
+        pid_t pid;
+        int best_fd;
+        int64_t best_time;
+        unsigned ncand;
+};
+
+/* A mapping of a file named like a segment: open it through map_files (the file the
+ * process really maps, even unlinked) and keep the newest valid one. */
+static int consider_mapping(const struct maps_entry *e, void *userdata)
 {
-        unsigned long long start, end;
-        int path_at = 0;
-        if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %n", &start, &end, &path_at) < 2 ||
-            path_at == 0)
-                return;
-        if (strncmp(line + path_at, MP_SEG_PATH_PREFIX, strlen(MP_SEG_PATH_PREFIX)) != 0)
-                return;
-        if (++*ncand > MAX_CANDIDATES)
-                return;
+        struct search *s = userdata;
+        size_t plen = strlen(MP_SEG_PATH_PREFIX);
+
+        if (e->path_len < plen || strncmp(e->path, MP_SEG_PATH_PREFIX, plen) != 0)
+                return 0;
+        if (++s->ncand > MAX_CANDIDATES)
+                return 0;
         char path[96];
-        snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid, start, end);
+        snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)s->pid,
+                 e->start, e->end);
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-                return;
+                return 0;
         struct stat st;
         struct mp_seg_header h;
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || read_header(fd, &h) < 0) {
                 close(fd);
-                return;
+                return 0;
         }
         /* Several segments: one inherited across a fork the shim could not clean up.
          * The newest is the process's own. */
-        if (*best_fd < 0 || h.start_time_ns > *best_time) {
-                if (*best_fd >= 0)
-                        close(*best_fd);
-                *best_fd = fd;
-                *best_time = h.start_time_ns;
+        if (s->best_fd < 0 || h.start_time_ns > s->best_time) {
+                if (s->best_fd >= 0)
+                        close(s->best_fd);
+                s->best_fd = fd;
+                s->best_time = h.start_time_ns;
         } else
                 close(fd);
+        return 0;
 }
 
 int heap_segment_open(pid_t pid, int *ret_fd)
 {
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-        _cleanup_close_ int maps = open(path, O_RDONLY | O_CLOEXEC);
-        if (maps < 0)
-                return errno == EACCES || errno == EPERM ? -errno : -ENOENT;
+        struct search s = {.pid = pid, .best_fd = -1};
+        int r = maps_read(pid, consider_mapping, &s);
 
-        _cleanup_free_ char *buf = malloc(MAPS_LINE_MAX + 1);
-        if (!buf)
-                return -ENOMEM;
-        int best = -1;
-        int64_t best_time = 0;
-        unsigned ncand = 0;
-        size_t have = 0;
-        bool skipping = false; /* inside an over-long line */
-        for (;;) {
-                ssize_t n = read(maps, buf + have, MAPS_LINE_MAX - have);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        int r = -errno;
-                        if (best >= 0)
-                                close(best);
-                        return r == -ESRCH ? -ENOENT : r;
-                }
-                if (n == 0 && have == 0)
-                        break;
-                have += (size_t)n;
-                size_t used = 0;
-                for (;;) {
-                        char *nl = memchr(buf + used, '\n', have - used);
-                        if (!nl)
-                                break;
-                        *nl = '\0';
-                        if (!skipping)
-                                consider_line(pid, buf + used, &best, &best_time, &ncand);
-                        skipping = false;
-                        used = (size_t)(nl - buf) + 1;
-                }
-                memmove(buf, buf + used, have - used);
-                have -= used;
-                if (n == 0) { /* last line without newline */
-                        buf[have] = '\0';
-                        if (!skipping)
-                                consider_line(pid, buf, &best, &best_time, &ncand);
-                        break;
-                }
-                if (have == MAPS_LINE_MAX) {
-                        skipping = true;
-                        have = 0;
-                }
+        if (r < 0) {
+                if (s.best_fd >= 0)
+                        close(s.best_fd);
+                return r == -EACCES || r == -EPERM ? r : -ENOENT;
         }
-        if (best < 0)
+        if (s.best_fd < 0)
                 return -ENOENT;
-        *ret_fd = best;
+        *ret_fd = s.best_fd;
         return 0;
 }
 

@@ -10,7 +10,7 @@
 
 #include "cache.h"
 #include "intern.h"
-#include "maps.h"
+#include "procmaps.h"
 #include "symbolize.h"
 
 /* vm.max_map_count's default; more executable mappings than this are not real. */

@@ -12,13 +12,12 @@ struct map_range {
 };
 
 struct map_table {
-        size_t n;
+        size_t n, cap;
         struct map_range *ranges; /* sorted by start, as the kernel lists them */
 };
 
 /* -ENOENT if the process is gone. */
 int map_table_read(pid_t pid, struct map_table *ret);
-int map_table_parse(const char *text, size_t len, struct map_table *ret);
 void map_table_clear(struct map_table *t);
 
 /* The range holding addr, or NULL. */

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "cache.h"
-#include "maps.h"
+#include "procmaps.h"
 #include "symbolize.h"
 
 static int failures;

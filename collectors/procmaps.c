@@ -1,5 +1,5 @@
 /* Parsing /proc/PID/maps: one line at a time, bounded, tolerant of any content. */
-#include "maps.h"
+#include "procmaps.h"
 
 #include <errno.h>
 #include <fcntl.h>

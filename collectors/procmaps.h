@@ -1,4 +1,5 @@
-/* Parsing /proc/PID/maps: one line at a time, bounded, tolerant of any content. */
+/* Parsing /proc/PID/maps, the one parser for the daemon, the symbolizer and the ptrace
+ * collector: one line at a time, bounded, tolerant of any content. */
 #pragma once
 
 #include <stdbool.h>
