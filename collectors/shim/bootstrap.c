@@ -7,20 +7,24 @@
 
 #include "shim.h"
 
-#define POOL_SIZE (64 * 1024)
+#define POOL_SIZE (256 * 1024)
+#define POOL_ALIGN 4096
 
-static alignas(64) char pool[POOL_SIZE];
+static alignas(POOL_ALIGN) char pool[POOL_SIZE];
 static size_t pool_used; /* atomic */
 static int resolving;    /* atomic: a thread is inside mp_resolve */
 static int resolved;     /* atomic */
 
-/* Pool objects carry an mp_obj_header with live = UINT32_MAX, so free() finds the
- * magic and then recognises the address range; they are never reused. */
+/* Pool objects start on a page boundary, so that free's and realloc's fast paths
+ * (which let through any pointer that is not page-aligned, in sparse mode) always
+ * send them to the slow path, which knows the pool's range; dlsym makes only a handful
+ * of allocations.  Each keeps its size in an mp_obj_header just below it (live =
+ * UINT32_MAX), inside the pool; they are never reused. */
 static void *pool_alloc(size_t size, size_t align)
 {
-        if (align < 16)
-                align = 16;
-        if (size > POOL_SIZE || align > 4096) {
+        if (align < POOL_ALIGN)
+                align = POOL_ALIGN;
+        if (size > POOL_SIZE || align > POOL_ALIGN) {
                 errno = ENOMEM;
                 return NULL;
         }
@@ -28,7 +32,7 @@ static void *pool_alloc(size_t size, size_t align)
         size_t old = __atomic_load_n(&pool_used, __ATOMIC_RELAXED), start;
         do {
                 start = (old + 16 + align - 1) & ~(align - 1);
-                if (start + need > POOL_SIZE) {
+                if (start > POOL_SIZE || need > POOL_SIZE - start) {
                         errno = ENOMEM;
                         return NULL;
                 }

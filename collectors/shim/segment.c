@@ -14,7 +14,7 @@ struct mp_state mp = { .live_free = UINT32_MAX };
 pthread_mutex_t mp_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct geometry {
-        uint32_t slots, stacks, frames, buckets, live;
+        uint32_t slots, stacks, frames, buckets, live, addrs;
 };
 
 static struct geometry geometry_for(uint64_t rate)
@@ -22,10 +22,12 @@ static struct geometry geometry_for(uint64_t rate)
         /* Sparse sampling needs little room; dense sampling (rate below a page) gets
          * tables for a quarter million stacks of ~32 frames and millions of live
          * objects.  Pages are reserved as the tables fill, so room costs nothing until
-         * it is used. */
+         * it is used.  The address index holds every live sample in sparse mode (at
+         * most half full), in dense mode only the few near a page start. */
         if (rate == 0 || rate >= 4096)
-                return (struct geometry){ 1024, 65536, 1u << 20, 1u << 17, 1u << 17 };
-        return (struct geometry){ 1024, 1u << 18, 1u << 23, 1u << 20, 1u << 22 };
+                return (struct geometry){ 1024, 65536, 1u << 20, 1u << 17, 1u << 17,
+                                          mp_sparse() ? 1u << 18 : 1024 };
+        return (struct geometry){ 1024, 1u << 18, 1u << 23, 1u << 20, 1u << 22, 1024 };
 }
 
 static size_t align_up(size_t x, size_t a)
@@ -87,14 +89,15 @@ static int create_private(const struct geometry *g)
 {
         uint32_t si = pow2_at_least(2 * g->stacks), bi = pow2_at_least(2 * g->buckets);
         size_t off_bucket = align_up((size_t)si * 4, 64);
-        size_t off_live = align_up(off_bucket + (size_t)bi * 4, 64);
-        size_t off_low = align_up(off_live + (size_t)g->live * sizeof(struct mp_live), 64);
-        size_t size = align_up(off_low + MP_LOWOFF_CAP * sizeof(uintptr_t), mp.page_size);
+        size_t off_live = align_up(off_bucket + (size_t)bi * 4, mp.page_size);
+        size_t off_addr = align_up(off_live + (size_t)g->live * sizeof(struct mp_live), 64);
+        size_t size = align_up(off_addr + (size_t)g->addrs * sizeof(uint32_t), mp.page_size);
         char *p = map_private(size);
         if (!p)
                 return -ENOMEM;
         mp.priv = p;
         mp.priv_size = size;
+        mp.priv_index_size = off_live;
         mp.stack_index = (uint32_t *)p;
         mp.stack_index_mask = si - 1;
         mp.bucket_index = (uint32_t *)(p + off_bucket);
@@ -103,7 +106,8 @@ static int create_private(const struct geometry *g)
         mp.live_cap = g->live;
         mp.live_used = 0;
         mp.live_free = UINT32_MAX;
-        mp.lowoff = (uintptr_t *)(p + off_low);
+        mp.addr_index_mask = g->addrs - 1;
+        __atomic_store_n(&mp.addr_index, (uint32_t *)(p + off_addr), __ATOMIC_RELEASE);
         return 0;
 }
 
@@ -232,16 +236,14 @@ static int create_segment(const struct geometry *g)
 static void create_all(void)
 {
         struct geometry g = geometry_for(mp.rate);
-        int r = create_private(&g);
+        int r = mp.priv ? 0 : create_private(&g); /* a forked child keeps its parent's */
         if (r < 0)
                 mp_debug("private tables", -r);
         else
                 r = create_segment(&g);
         if (r < 0) {
-                if (mp.priv)
-                        munmap(mp.priv, mp.priv_size);
-                mp.priv = NULL;
-                mp.lowoff = NULL;
+                /* the private tables stay: free may be reading the address index, and
+                 * a child's inherited objects are found there */
                 __atomic_store_n(&mp.mode, MP_OFF, __ATOMIC_RELEASE);
                 return;
         }
@@ -274,10 +276,11 @@ static void fork_parent(void)
 /* The child: one thread, a copy of the parent's memory.  It drops the parent's segment
  * (still mapped shared: writing to it would corrupt the parent's counts) and starts
  * its own from its first slow path, so a child that execs without allocating never
- * pays for one; until then it counts like a process before its constructor.  Sampled
- * objects it inherited keep working: free recognises them by the header check (same
- * secret) and, not finding them in the fresh live table, frees them without
- * accounting. */
+ * pays for one; until then it counts like a process before its constructor.  It keeps
+ * its copy of the private tables, so the sampled objects it inherited are still found
+ * (in sparse mode only the table knows where their block starts); they carry the
+ * parent's generation, so freeing them touches no bucket.  The stack and bucket
+ * indices name the parent's segment: they are dropped (zero pages again). */
 static void fork_child(void)
 {
         pthread_mutex_init(&mp_lock, NULL);
@@ -286,10 +289,10 @@ static void fork_child(void)
         int saved = errno;
         mp_tls_slot = &mp_sentinel;
         munmap(mp.hdr, mp.seg_size);
-        munmap(mp.priv, mp.priv_size);
         mp.hdr = NULL;
-        mp.priv = NULL;
-        mp.lowoff = NULL;
+        if (mp.priv_index_size)
+                madvise(mp.priv, mp.priv_index_size, MADV_DONTNEED);
+        mp.gen++;
         mp.pre_mallocs = mp.pre_frees = mp.pre_bytes = 0;
         mp_sentinel.frees = 0;
         mp.mi_next_ns = 0;
@@ -303,6 +306,9 @@ static void init_locked(void)
                 mp.secret = mp_seed();
                 mp.page_size = (size_t)sysconf(_SC_PAGESIZE);
                 mp.rate = parse_rate(getenv("MEMPROF_RATE"));
+                if (mp.rate == 0 || mp.rate >= MP_SPARSE_MIN_RATE) /* see shim.h */
+                        __atomic_store_n(&mp_free_mask, MP_SPARSE_ALIGN - 1,
+                                         __ATOMIC_RELEASE);
                 mp.debug = getenv("MEMPROF_DEBUG") != NULL;
                 mp_resolve();
                 mp_stack_init();

@@ -36,11 +36,17 @@ struct mp_real {
 };
 extern struct mp_real mp_real MP_HIDDEN;
 
-/* One sampled object still live: where it is and which bucket it counts in. */
+/* One sampled object still live: where it is, which bucket it counts in, and (sparse
+ * mode) where the allocator's block starts.  `gen` tells objects inherited across fork
+ * (the child keeps the table, but their buckets are in the parent's segment). */
 struct mp_live {
         uintptr_t ptr;
         uint32_t bucket;
-        uint32_t next_free; /* free-list link while unused */
+        uint32_t offset; /* sparse: ptr - the allocator's pointer; dense: 0 */
+        union {
+                uint32_t next_free; /* free-list link while unused */
+                uint32_t gen;       /* mp.gen of the process that sampled it */
+        };
 };
 
 enum mp_mode { MP_UNINIT, MP_READY, MP_OFF };
@@ -64,14 +70,18 @@ struct mp_state {
         bool lazy;           /* table pages reserved as they grow (see segment.c) */
         uintptr_t grown[3];  /* per table: end of the pages reserved so far */
 
-        /* private to this process (anonymous memory) */
+        /* private to this process (anonymous memory); kept by a forked child */
+        uint32_t gen; /* bumped at each fork, in the child */
         void *priv;
+        size_t priv_index_size; /* the stack and bucket indices at its start */
         size_t priv_size;
         uint32_t *stack_index, stack_index_mask;
         uint32_t *bucket_index, bucket_index_mask;
         struct mp_live *live;
         uint32_t live_cap, live_used, live_free; /* live_free: UINT32_MAX = none */
-        uintptr_t *lowoff; /* sampled pointers with page offset < 16 (not glibc) */
+        /* address -> live index: every sampled object in sparse mode; in dense mode
+         * those within 16 bytes of a page start (not glibc).  See table.c. */
+        uint32_t *addr_index, addr_index_mask;
 
         /* before the segment exists */
         uint64_t pre_mallocs, pre_frees, pre_bytes;
@@ -89,7 +99,31 @@ extern __thread int mp_tls_guard MP_HIDDEN;
 extern struct mp_thread_slot mp_sentinel MP_HIDDEN;
 extern struct mp_thread_slot mp_off_slot MP_HIDDEN;
 
-#define MP_LOWOFF_CAP 512u
+/*
+ * The sampling mode, fixed at the first initialisation from MEMPROF_RATE (a forked
+ * child keeps it).  Sparse (rate 0 or >= 65536, the default among them): sampled
+ * objects carry no header; they are handed out page-aligned and found by address in
+ * mp.addr_index, so free's fast path needs only to send page-aligned pointers (and
+ * NULL) to the slow path.  The page-aligned pointer lies strictly inside a larger
+ * block of the allocator underneath (the live table keeps the offset): handing the
+ * allocator a page-aligned block of its own making to free would let it give that
+ * address back to the next malloc of the same size, and a hot malloc/free loop would
+ * then take the slow path on every free.  Dense (rate 1..65535): a page per sampled
+ * object would multiply memory, so sampled objects carry an mp_obj_header and every
+ * free takes the slow path, which looks for it.
+ * mp_free_mask is 0xfff when sparse and 0 when dense or before initialisation, so
+ * `(p & mp_free_mask) == 0` sends to the slow path exactly what it must look at.
+ */
+#define MP_SPARSE_MIN_RATE 65536u
+#define MP_SPARSE_ALIGN 4096u
+extern uint32_t mp_free_mask MP_HIDDEN; /* 32 bits: gcc then tests it in memory */
+
+static inline bool mp_sparse(void)
+{
+        return __atomic_load_n(&mp_free_mask, __ATOMIC_RELAXED) != 0;
+}
+
+#define MP_LIVE_NONE UINT32_MAX
 
 /* bootstrap.c */
 MP_HIDDEN void mp_resolve(void);
@@ -124,12 +158,12 @@ MP_HIDDEN size_t mp_usable(void *p);
 /* table.c: stacks, buckets, live objects */
 MP_HIDDEN int mp_table_record(const uint64_t *pcs, uint32_t depth, uint64_t size,
                               uint32_t *ret_live);
-MP_HIDDEN void mp_table_commit(uint32_t live, void *ptr);
+MP_HIDDEN void mp_table_commit(uint32_t live, void *ptr, uint32_t offset);
 MP_HIDDEN void mp_table_abort(uint32_t live);
 MP_HIDDEN bool mp_table_release(uint32_t live, void *ptr);
-MP_HIDDEN bool mp_lowoff_add(uintptr_t p);
-MP_HIDDEN bool mp_lowoff_has(uintptr_t p);
-MP_HIDDEN void mp_lowoff_del(uintptr_t p);
+MP_HIDDEN bool mp_addr_add(uintptr_t p, uint32_t live);
+MP_HIDDEN uint32_t mp_addr_find(uintptr_t p);
+MP_HIDDEN void mp_addr_del(uintptr_t p);
 MP_HIDDEN uint32_t mp_obj_check(uintptr_t p, uint32_t live, uint32_t offset);
 
 /* stack.c */

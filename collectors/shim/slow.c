@@ -155,13 +155,18 @@ uint32_t mp_obj_check(uintptr_t p, uint32_t live, uint32_t offset)
         return (uint32_t)(x >> 16);
 }
 
-/* The allocation itself for a sampled object: the real allocator with room for the
- * header in front, and the object recorded under its stack.  Any failure to record
- * (tables full) leaves an ordinary, unsampled allocation. */
+/* The allocation itself for a sampled object, recorded under its stack.  Dense: room
+ * for the header in front.  Sparse: `align` more (at least a page) from plain malloc or
+ * calloc, handing out the first aligned address past the start, so that the block the
+ * allocator gets back on free is not page-aligned (see shim.h) and a calloc stays lazy.
+ * Any failure to record (tables full) leaves an ordinary, unsampled allocation. */
 void *mp_sample_alloc(size_t size, size_t align, bool zero)
 {
         int saved = errno;
+        bool sparse = mp_sparse();
         size_t offset = align > 16 ? align : 16;
+        if (sparse && offset < MP_SPARSE_ALIGN)
+                offset = MP_SPARSE_ALIGN;
         size_t total;
         if (mp_tls_guard || mp.mode != MP_READY || __builtin_add_overflow(size, offset, &total))
                 goto plain;
@@ -180,7 +185,7 @@ void *mp_sample_alloc(size_t size, size_t align, bool zero)
         }
         errno = saved;
         void *base = NULL;
-        if (align) {
+        if (align && !sparse) {
                 int e = mp_real.posix_memalign(&base, align, total);
                 if (e) {
                         base = NULL;
@@ -189,9 +194,14 @@ void *mp_sample_alloc(size_t size, size_t align, bool zero)
         } else
                 base = zero ? mp_real.calloc(1, total) : mp_real.malloc(total);
         int after = errno;
+        if (sparse && base) /* the first multiple of `offset` past base */
+                offset = ((uintptr_t)base | (offset - 1)) + 1 - (uintptr_t)base;
         char *p = base ? (char *)base + offset : NULL;
-        if (p && !mp.glibc && ((uintptr_t)p & 0xff0) == 0 && !mp_lowoff_add((uintptr_t)p)) {
-                /* no room to recognise it on free without reading below the page */
+        /* sparse: every sampled object is found by address; dense: those whose header
+         * free may not read without knowing it is there */
+        bool indexed = p && (sparse || (!mp.glibc && ((uintptr_t)p & 0xff0) == 0));
+        if (indexed && !mp_addr_add((uintptr_t)p, live)) {
+                /* no room to recognise it on free */
                 mp_table_abort(live);
                 __atomic_fetch_add(&mp.hdr->lost_samples, 1, __ATOMIC_RELAXED);
                 pthread_mutex_unlock(&mp_lock);
@@ -203,12 +213,14 @@ void *mp_sample_alloc(size_t size, size_t align, bool zero)
         if (!p) {
                 mp_table_abort(live);
         } else {
-                struct mp_obj_header *h = (struct mp_obj_header *)p - 1;
-                h->magic = MP_OBJ_MAGIC;
-                h->live = live;
-                h->offset = (uint32_t)offset;
-                h->check = mp_obj_check((uintptr_t)p, live, (uint32_t)offset);
-                mp_table_commit(live, p);
+                if (!sparse) {
+                        struct mp_obj_header *h = (struct mp_obj_header *)p - 1;
+                        h->magic = MP_OBJ_MAGIC;
+                        h->live = live;
+                        h->offset = (uint32_t)offset;
+                        h->check = mp_obj_check((uintptr_t)p, live, (uint32_t)offset);
+                }
+                mp_table_commit(live, p, sparse ? (uint32_t)offset : 0);
         }
         pthread_mutex_unlock(&mp_lock);
         mp_tls_guard = 0;
@@ -227,11 +239,18 @@ plain:
         return zero ? mp_real.calloc(1, size) : mp_real.malloc(size);
 }
 
+/* Sparse mode never reads below a pointer: a sampled object is page-aligned and in
+ * the address index; anything else is the allocator's. */
 enum mp_ptr_kind mp_classify(void *p, bool may_read_below)
 {
         if (mp_pool_owns(p))
                 return MP_PTR_POOL;
-        if (!may_read_below && !mp_lowoff_has((uintptr_t)p))
+        if (mp_sparse())
+                return ((uintptr_t)p & (MP_SPARSE_ALIGN - 1)) == 0 &&
+                                       mp_addr_find((uintptr_t)p) != MP_LIVE_NONE ?
+                               MP_PTR_SAMPLED :
+                               MP_PTR_PLAIN;
+        if (!may_read_below && mp_addr_find((uintptr_t)p) == MP_LIVE_NONE)
                 return MP_PTR_PLAIN;
         const struct mp_obj_header *h = (const struct mp_obj_header *)p - 1;
         if (h->magic != MP_OBJ_MAGIC || h->offset < 16 || (h->offset & 15) ||
@@ -241,42 +260,54 @@ enum mp_ptr_kind mp_classify(void *p, bool may_read_below)
         return MP_PTR_SAMPLED;
 }
 
-/* Frees a sampled object.  If this process's live table does not hold it (an object
- * inherited across fork: the child's table starts empty), it is freed without
- * touching any bucket. */
+/* Frees a sampled object.  One inherited across fork (the child keeps the table) is
+ * freed without touching any bucket (see mp_table_release). */
 void mp_free_sampled_obj(void *p)
 {
-        const struct mp_obj_header *h = (const struct mp_obj_header *)p - 1;
-        char *base = (char *)p - h->offset;
-        uint32_t live = h->live;
+        bool sparse = mp_sparse();
+        uint32_t live = MP_LIVE_NONE, offset = 0;
+        if (!sparse) {
+                const struct mp_obj_header *h = (const struct mp_obj_header *)p - 1;
+                offset = h->offset;
+                live = h->live;
+        }
         int saved = errno;
         mp_tls_guard++; /* a handler's malloc must not wait for the lock we hold */
         pthread_mutex_lock(&mp_lock);
-        if (mp_table_release(live, p) && !mp.glibc && ((uintptr_t)p & 0xff0) == 0)
-                mp_lowoff_del((uintptr_t)p);
+        if (sparse) {
+                live = mp_addr_find((uintptr_t)p);
+                if (live != MP_LIVE_NONE)
+                        offset = mp.live[live].offset;
+        }
+        if (mp.priv && live < mp.live_used && mp.live[live].ptr == (uintptr_t)p) {
+                if (sparse || (!mp.glibc && ((uintptr_t)p & 0xff0) == 0))
+                        mp_addr_del((uintptr_t)p); /* before the release clears live[].ptr */
+                (void)mp_table_release(live, p);
+        }
         pthread_mutex_unlock(&mp_lock);
         mp_tls_guard--;
         mp_count_free();
         errno = saved;
-        mp_real.free(base);
+        mp_real.free((char *)p - offset);
 }
 
 size_t mp_usable(void *p)
 {
         int saved = errno;
         size_t n;
-        switch (mp_classify(p, (((uintptr_t)p & 0xff0) != 0) || mp.glibc)) {
-        case MP_PTR_POOL:
+        if (mp_pool_owns(p))
                 n = mp_pool_size(p);
-                break;
-        case MP_PTR_SAMPLED: {
+        else if (mp_sparse()) {
+                uint32_t live = ((uintptr_t)p & (MP_SPARSE_ALIGN - 1)) == 0 ?
+                                        mp_addr_find((uintptr_t)p) :
+                                        MP_LIVE_NONE;
+                size_t off = live == MP_LIVE_NONE ? 0 : mp.live[live].offset;
+                n = mp_real.malloc_usable_size((char *)p - off) - off;
+        } else if (mp_classify(p, (((uintptr_t)p & 0xff0) != 0) || mp.glibc) == MP_PTR_SAMPLED) {
                 const struct mp_obj_header *h = (const struct mp_obj_header *)p - 1;
                 n = mp_real.malloc_usable_size((char *)p - h->offset) - h->offset;
-                break;
-        }
-        default:
+        } else
                 n = mp_real.malloc_usable_size(p);
-        }
         errno = saved;
         return n;
 }

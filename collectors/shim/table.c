@@ -116,10 +116,12 @@ int mp_table_record(const uint64_t *pcs, uint32_t depth, uint64_t size, uint32_t
         return 0;
 }
 
-void mp_table_commit(uint32_t live, void *ptr)
+void mp_table_commit(uint32_t live, void *ptr, uint32_t offset)
 {
         struct mp_bucket *b = &mp.buckets[mp.live[live].bucket];
-        mp.live[live].ptr = (uintptr_t)ptr;
+        mp.live[live].offset = offset;
+        mp.live[live].gen = mp.gen;
+        __atomic_store_n(&mp.live[live].ptr, (uintptr_t)ptr, __ATOMIC_RELEASE);
         __atomic_store_n(&b->allocs, b->allocs + 1, __ATOMIC_RELEASE);
         __atomic_fetch_add(&mp.hdr->samples, 1, __ATOMIC_RELAXED);
 }
@@ -129,63 +131,83 @@ void mp_table_abort(uint32_t live)
         live_put(live);
 }
 
+/* Ends a live entry, counting the free in its bucket unless the object was inherited
+ * across fork (its bucket is in the parent's segment). */
 bool mp_table_release(uint32_t live, void *ptr)
 {
-        if (mp.mode != MP_READY || live >= mp.live_used || mp.live[live].ptr != (uintptr_t)ptr)
+        if (!mp.priv || live >= mp.live_used || mp.live[live].ptr != (uintptr_t)ptr)
                 return false;
-        struct mp_bucket *b = &mp.buckets[mp.live[live].bucket];
-        __atomic_store_n(&b->frees, b->frees + 1, __ATOMIC_RELEASE);
+        if (mp.live[live].gen == mp.gen) {
+                struct mp_bucket *b = &mp.buckets[mp.live[live].bucket];
+                __atomic_store_n(&b->frees, b->frees + 1, __ATOMIC_RELEASE);
+        }
         live_put(live);
         return true;
 }
 
-/* Sampled pointers within 16 bytes of a page start, kept only when the allocator
- * underneath is not glibc (whose chunk header makes the bytes below always readable).
- * Open addressing; 0 = empty, 1 = deleted; looked up without the lock. */
-#define LOWOFF_DELETED ((uintptr_t)1)
+/*
+ * The address index: open addressing over live indices + 1 (0 = empty, ADDR_DELETED =
+ * deleted), each entry confirmed by mp.live[].ptr.  Written under mp_lock, read
+ * without it by the thread that frees the pointer, which is sound because, while p
+ * is live, its entry and every slot on the probe path to it stay non-empty: a deleted
+ * slot is emptied only when the slot after it is empty, so never inside a path that
+ * leads further on.  No entry sits more than ADDR_PROBES slots from its home, which
+ * bounds a miss (the cost of freeing a page-aligned unsampled pointer); an insert that
+ * finds no room there drops the sample.
+ */
+#define ADDR_DELETED UINT32_MAX
+#define ADDR_PROBES 32u
 
-static uint32_t lowoff_slot(uintptr_t p)
+static uint32_t addr_home(uintptr_t p)
 {
-        return (uint32_t)mix(p) & (MP_LOWOFF_CAP - 1);
+        return (uint32_t)mix(p) & mp.addr_index_mask;
 }
 
-bool mp_lowoff_add(uintptr_t p)
+bool mp_addr_add(uintptr_t p, uint32_t live)
 {
-        uint32_t i = lowoff_slot(p);
-        for (uint32_t n = 0; n < MP_LOWOFF_CAP; n++, i = (i + 1) & (MP_LOWOFF_CAP - 1)) {
-                uintptr_t e = mp.lowoff[i];
-                if (e == 0 || e == LOWOFF_DELETED) {
-                        __atomic_store_n(&mp.lowoff[i], p, __ATOMIC_RELEASE);
+        uint32_t i = addr_home(p);
+        for (uint32_t n = 0; n < ADDR_PROBES; n++, i = (i + 1) & mp.addr_index_mask) {
+                uint32_t e = mp.addr_index[i];
+                if (e == 0 || e == ADDR_DELETED) {
+                        __atomic_store_n(&mp.addr_index[i], live + 1, __ATOMIC_RELEASE);
                         return true;
                 }
         }
         return false;
 }
 
-bool mp_lowoff_has(uintptr_t p)
+uint32_t mp_addr_find(uintptr_t p)
 {
-        if (!mp.lowoff)
-                return false;
-        uint32_t i = lowoff_slot(p);
-        for (uint32_t n = 0; n < MP_LOWOFF_CAP; n++, i = (i + 1) & (MP_LOWOFF_CAP - 1)) {
-                uintptr_t e = __atomic_load_n(&mp.lowoff[i], __ATOMIC_ACQUIRE);
-                if (e == p)
-                        return true;
+        /* once published, the tables stay mapped for the life of the process tree */
+        uint32_t *index = __atomic_load_n(&mp.addr_index, __ATOMIC_ACQUIRE);
+        if (!index)
+                return MP_LIVE_NONE;
+        uint32_t i = addr_home(p);
+        for (uint32_t n = 0; n < ADDR_PROBES; n++, i = (i + 1) & mp.addr_index_mask) {
+                uint32_t e = __atomic_load_n(&index[i], __ATOMIC_ACQUIRE);
                 if (e == 0)
-                        return false;
+                        break;
+                if (e != ADDR_DELETED && e - 1 < mp.live_cap &&
+                    __atomic_load_n(&mp.live[e - 1].ptr, __ATOMIC_RELAXED) == p)
+                        return e - 1;
         }
-        return false;
+        return MP_LIVE_NONE;
 }
 
-void mp_lowoff_del(uintptr_t p)
+void mp_addr_del(uintptr_t p)
 {
-        uint32_t i = lowoff_slot(p);
-        for (uint32_t n = 0; n < MP_LOWOFF_CAP; n++, i = (i + 1) & (MP_LOWOFF_CAP - 1)) {
-                if (mp.lowoff[i] == p) {
-                        __atomic_store_n(&mp.lowoff[i], LOWOFF_DELETED, __ATOMIC_RELEASE);
+        uint32_t i = addr_home(p), m = mp.addr_index_mask;
+        for (uint32_t n = 0; n < ADDR_PROBES; n++, i = (i + 1) & m) {
+                uint32_t e = mp.addr_index[i];
+                if (e == 0)
                         return;
-                }
-                if (mp.lowoff[i] == 0)
-                        return;
+                if (e == ADDR_DELETED || mp.live[e - 1].ptr != p)
+                        continue;
+                __atomic_store_n(&mp.addr_index[i], ADDR_DELETED, __ATOMIC_RELEASE);
+                /* empty this and the deleted slots before it while the next is empty */
+                for (uint32_t k = 0; k <= m && mp.addr_index[(i + 1) & m] == 0 &&
+                                     mp.addr_index[i] == ADDR_DELETED; k++, i = (i - 1) & m)
+                        __atomic_store_n(&mp.addr_index[i], 0, __ATOMIC_RELEASE);
+                return;
         }
 }

@@ -118,12 +118,14 @@ struct mp_seg_header {
 };
 
 /*
- * The header the shim puts in front of every *sampled* object (it allocates 16 bytes
- * more, or `alignment` more for aligned requests, and hands out base + offset).  The
- * free fast path compares the first word of the 16 bytes before the pointer with
- * MP_OBJ_MAGIC; with glibc those bytes always exist (the chunk header), so an unsampled
- * pointer reads glibc's prev_size field there.  A match is then confirmed by `check`
- * in the slow path.  Never in the segment; private to the shim.
+ * The header the shim puts in front of every *sampled* object at dense rates (below
+ * 65536 bytes; at sparse rates, the default among them, sampled objects have no header
+ * and are recognised by address).  It allocates 16 bytes more, or `alignment` more for
+ * aligned requests, and hands out base + offset.  free compares the first word of the
+ * 16 bytes before the pointer with MP_OBJ_MAGIC; with glibc those bytes always exist
+ * (the chunk header), so an unsampled pointer reads glibc's prev_size field there.  A
+ * match is then confirmed by `check` in the slow path.  Never in the segment; private
+ * to the shim.
  */
 #define MP_OBJ_MAGIC 0xb5e1c0deu
 struct mp_obj_header {

@@ -412,6 +412,169 @@ static void run_unbiased(void)
         heap_snapshot_free(b);
 }
 
+/* Sampled allocs and frees of `size` at the site `name` (size 0: every size). */
+static void site_of(const struct heap_snapshot *s, const struct range *r, int nr,
+                    const char *name, uint64_t size, uint64_t *ret_allocs, uint64_t *ret_frees)
+{
+        for (int i = 0; i < nr; i++) {
+                if (strcmp(r[i].name, name))
+                        continue;
+                uint64_t a = 0, f = 0;
+                for (size_t k = 0; k < s->nsites; k++) {
+                        const struct heap_site *site = &s->sites[k];
+                        uint64_t pc = s->stacks[site->stack].pcs[0];
+                        if ((size && site->size != size) || pc <= r[i].lo || pc > r[i].hi)
+                                continue;
+                        a += site->allocs;
+                        f += site->frees;
+                }
+                *ret_allocs = a;
+                *ret_frees = f;
+                return;
+        }
+        fail("no range %s", name);
+}
+
+static void check_site(const struct heap_snapshot *s, const struct range *r, int nr,
+                       const char *name, uint64_t size, uint64_t allocs, uint64_t frees)
+{
+        uint64_t a, f;
+        site_of(s, r, nr, name, size, &a, &f);
+        char what[96];
+        snprintf(what, sizeof(what), "%s %llu-byte sampled allocs", name,
+                 (unsigned long long)size);
+        CHECK_EQ(what, a, allocs);
+        snprintf(what, sizeof(what), "%s %llu-byte sampled frees", name,
+                 (unsigned long long)size);
+        CHECK_EQ(what, f, frees);
+}
+
+#define MIB (1024ull * 1024)
+
+/* Sparse mode (headerless, page-aligned sampled objects): every member of the family
+ * on sampled objects, with exact live accounting (see scenario_sparse). */
+static void run_sparse(void)
+{
+        struct child c;
+        char line[1024];
+        spawn(&c, "sparse", "65536", true);
+        expect(&c, line, sizeof(line));
+        struct heap_snapshot *a = snap(c.pid);
+        go(&c);
+        expect(&c, line, sizeof(line));
+        struct heap_snapshot *b = snap(c.pid);
+        check_no_shim_frames(c.pid, b);
+        go(&c);
+        char done[16];
+        expect(&c, done, sizeof(done));
+        struct heap_snapshot *d = snap(c.pid);
+        go(&c);
+        finish(&c);
+        struct range r[8];
+        if (parse_ranges(line, r, 8) != 8)
+                fail("bad ranges line: %s", line);
+        check_delta(a, b, 141, 121,
+                    40 * 2 * MIB + 12 * MIB + 100 + 64 * 256 * 1024 + 32 * 128 * 1024);
+        CHECK_EQ("lost samples", b->lost_samples, 0);
+        CHECK_EQ("rate", b->rate, 65536);
+        check_site(b, r, 8, "keep", 2 * MIB, 8, 0);
+        check_site(b, r, 8, "free", 2 * MIB, 8, 8);
+        check_site(b, r, 8, "calloc", 2 * MIB, 8, 4);
+        check_site(b, r, 8, "align64", 2 * MIB, 8, 2);
+        check_site(b, r, 8, "align8k", 2 * MIB, 8, 6);
+        check_site(b, r, 8, "rstart", 2 * MIB, 1, 1);
+        check_site(b, r, 8, "realloc", 3 * MIB, 2, 2);
+        check_site(b, r, 8, "realloc", 4 * MIB, 1, 1);
+        uint64_t al, fr;
+        site_of(b, r, 8, "mid", 256 * 1024, &al, &fr);
+        /* each sampled with probability 1 - exp(-4): fewer than 50 of 64 is 12 sigma */
+        if (al < 50 || al != fr)
+                fail("mid 256 KiB: %llu sampled allocs, %llu frees; want 50..64, equal",
+                     (unsigned long long)al, (unsigned long long)fr);
+        printf("ok   mid 256 KiB: %llu sampled, all freed\n", (unsigned long long)al);
+        site_of(b, r, 8, "realloc", 128 * 1024, &al, &fr);
+        if (al < 16 || al != fr)
+                fail("realloc 128 KiB: %llu sampled allocs, %llu frees", (unsigned long long)al,
+                     (unsigned long long)fr);
+        printf("ok   realloc 128 KiB: %llu sampled, all freed\n", (unsigned long long)al);
+        /* after the workload freed the rest: nothing of its sites is live */
+        for (int i = 0; i < 8; i++) {
+                site_of(d, &r[i], 1, r[i].name, 0, &al, &fr);
+                char what[64];
+                snprintf(what, sizeof(what), "%.31s live samples at the end", r[i].name);
+                CHECK_EQ(what, al - fr, 0);
+        }
+        check_delta(b, d, 0, 8 + 4 + 6 + 2, 0);
+        heap_snapshot_free(a);
+        heap_snapshot_free(b);
+        heap_snapshot_free(d);
+}
+
+/* Sparse mode's slow path for what is not sampled: free(NULL), page-aligned blocks,
+ * realloc from NULL and to 0; exact counts at any rate. */
+static void run_sparseplain(const char *rate)
+{
+        printf("# sparseplain at MEMPROF_RATE=%s\n", rate ? rate : "(default)");
+        struct child c;
+        char line[64];
+        spawn(&c, "sparseplain", rate, true);
+        expect(&c, line, sizeof(line));
+        struct heap_snapshot *a = snap(c.pid);
+        go(&c);
+        expect(&c, line, sizeof(line));
+        struct heap_snapshot *b = snap(c.pid);
+        go(&c);
+        finish(&c);
+        check_delta(a, b, 4000, 4000, 1000ull * (32 + 48 + 4096) + 10 * 5050);
+        CHECK_EQ("lost samples", b->lost_samples, 0);
+        if (rate && !strcmp(rate, "0"))
+                CHECK_EQ("samples at rate 0", b->samples, 0);
+        heap_snapshot_free(a);
+        heap_snapshot_free(b);
+}
+
+/* A child frees the sampled objects it inherited: no crash, nothing in its buckets or
+ * its parent's; its own samples count exactly. */
+static void run_sparsefork(void)
+{
+        struct child c;
+        char line[512];
+        spawn(&c, "sparsefork", "65536", true);
+        expect(&c, line, sizeof(line));
+        struct heap_snapshot *a = snap(c.pid);
+        go(&c);
+        expect(&c, line, sizeof(line));
+        int g = 0, used = 0;
+        if (sscanf(line, "B %d%n", &g, &used) != 1)
+                fail("bad line %s", line);
+        line[used - 1] = 'B'; /* parse_ranges skips one character */
+        struct range r[2];
+        if (parse_ranges(line + used - 1, r, 2) != 2)
+                fail("bad ranges in %s", line);
+        struct heap_snapshot *b = snap(c.pid), *gs = snap(g);
+        go(&c);
+        expect(&c, line, sizeof(line));
+        struct heap_snapshot *d = snap(c.pid);
+        go(&c);
+        finish(&c);
+        check_site(a, r, 2, "keep", 2 * MIB, 8, 0);
+        check_site(b, r, 2, "keep", 2 * MIB, 8, 0);
+        check_site(gs, r, 2, "keep", 0, 0, 0);
+        check_site(gs, r, 2, "child", 2 * MIB, 12, 4);
+        uint64_t frees = 0;
+        for (size_t i = 0; i < gs->nsites; i++)
+                if (gs->sites[i].size == 2 * MIB)
+                        frees += gs->sites[i].frees;
+        CHECK_EQ("child's sampled 2 MiB frees (none of the inherited)", frees, 4);
+        CHECK_EQ("child lost samples", gs->lost_samples, 0);
+        check_delta(a, b, 0, 0, 0);
+        check_site(d, r, 2, "keep", 2 * MIB, 8, 8);
+        heap_snapshot_free(a);
+        heap_snapshot_free(b);
+        heap_snapshot_free(gs);
+        heap_snapshot_free(d);
+}
+
 /* /dev/shm too small for the segment: the program runs unprofiled, identically, and
  * says so once on stderr only with MEMPROF_DEBUG. */
 static int run_noshm(bool debug, char *out, size_t outsz, char *err, size_t errsz)
@@ -512,6 +675,15 @@ int main(int argc, char **argv)
                 run_signal(NULL);
         } else if (!strcmp(s, "unbiased"))
                 run_unbiased();
+        else if (!strcmp(s, "sparse"))
+                run_sparse();
+        else if (!strcmp(s, "sparseplain")) {
+                run_sparseplain("0");
+                run_sparseplain(NULL);
+                run_sparseplain("65536");
+                run_sparseplain("4096");
+        } else if (!strcmp(s, "sparsefork"))
+                run_sparsefork();
         else if (!strcmp(s, "noshm"))
                 check_noshm();
         else

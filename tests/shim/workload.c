@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -431,6 +432,295 @@ static void scenario_unbiased(void)
         sync_point(msg);
 }
 
+/* Sparse mode (run at MEMPROF_RATE=65536).  Objects of 2 MiB are sampled with
+ * probability 1 - exp(-32) at that rate, so the driver may count them exactly; the
+ * 256 KiB ones (sampled with probability 98%) are all freed again, so their sites
+ * must show as many frees as allocations, whatever was sampled. */
+#define SP_BIG (2u << 20)
+#define SP_MID (256u << 10)
+#define SP_N 8
+void *sp_keep[SP_N], *sp_cal[SP_N], *sp_a64[SP_N], *sp_a8k[SP_N], *sp_mid[64];
+
+static void fill(void *p, size_t n, unsigned char seed)
+{
+        unsigned char *c = p;
+        for (size_t i = 0; i < n; i += 4096)
+                c[i] = (unsigned char)(seed + i / 4096);
+        c[n - 1] = seed;
+}
+
+/* What fill wrote in the first n bytes (n <= the filled size; the last byte only if
+ * the same size). */
+static void check_fill_upto(const void *p, size_t n, unsigned char seed, bool whole)
+{
+        const unsigned char *c = p;
+        for (size_t i = 0; i < n; i += 4096)
+                CHECK(c[i] == (unsigned char)(seed + i / 4096));
+        CHECK(!whole || c[n - 1] == seed);
+}
+
+static void check_fill(const void *p, size_t n, unsigned char seed)
+{
+        check_fill_upto(p, n, seed, true);
+}
+
+/* A sampled object fills its whole usable size without disturbing the allocator. */
+static void check_usable(void *p, size_t n)
+{
+        size_t u = malloc_usable_size(p);
+        CHECK(u >= n);
+        memset(p, 0x5a, u);
+}
+
+__attribute__((noinline)) void sp_site_keep(void)
+{
+        for (int i = 0; i < SP_N; i++) {
+                sp_keep[i] = malloc(SP_BIG);
+                /* sampled (surely, at this size) means page-aligned in sparse mode */
+                CHECK(sp_keep[i] && ((uintptr_t)sp_keep[i] & 4095) == 0);
+                check_usable(sp_keep[i], SP_BIG);
+        }
+        ESCAPE(sp_keep);
+}
+
+__attribute__((noinline)) void sp_site_free(void)
+{
+        void *p[SP_N];
+        for (int i = 0; i < SP_N; i++) {
+                p[i] = malloc(SP_BIG);
+                CHECK(p[i]);
+                fill(p[i], SP_BIG, (unsigned char)i);
+        }
+        ESCAPE(p);
+        for (int i = 0; i < SP_N; i++) {
+                check_fill(p[i], SP_BIG, (unsigned char)i);
+                free(p[i]);
+        }
+}
+
+/* 8 callocs, 4 freed; each must read as zero (even over recycled, perturbed memory) */
+__attribute__((noinline)) void sp_site_calloc(void)
+{
+        for (int i = 0; i < SP_N; i++) {
+                unsigned char *z = calloc(SP_BIG / 64, 64);
+                CHECK(z);
+                for (size_t k = 0; k < SP_BIG; k += 512)
+                        CHECK(z[k] == 0 && z[k + 511] == 0);
+                check_usable(z, SP_BIG);
+                sp_cal[i] = z;
+        }
+        for (int i = 0; i < SP_N; i += 2)
+                free(sp_cal[i]);
+        ESCAPE(sp_cal);
+}
+
+/* 8 with alignment 64 (2 freed), 8 with 8192 (6 freed) */
+__attribute__((noinline)) void sp_site_align(void)
+{
+        for (int i = 0; i < SP_N; i++) {
+                CHECK(posix_memalign(&sp_a64[i], 64, SP_BIG) == 0);
+                CHECK(((uintptr_t)sp_a64[i] & 63) == 0);
+                check_usable(sp_a64[i], SP_BIG);
+        }
+        for (int i = 0; i < 2; i++)
+                free(sp_a64[i]);
+        ESCAPE(sp_a64);
+}
+
+__attribute__((noinline)) void sp_site_align8k(void)
+{
+        for (int i = 0; i < SP_N; i++) {
+                CHECK(posix_memalign(&sp_a8k[i], 8192, SP_BIG) == 0);
+                CHECK(((uintptr_t)sp_a8k[i] & 8191) == 0);
+                check_usable(sp_a8k[i], SP_BIG);
+        }
+        for (int i = 0; i < 6; i++)
+                free(sp_a8k[i]);
+        ESCAPE(sp_a8k);
+}
+
+__attribute__((noinline)) void *sp_site_realloc(void *p, size_t n)
+{
+        void *q = realloc(p, n);
+        ESCAPE(q);
+        return q;
+}
+
+/* One block through realloc: 2 MiB (sp_site_keep's size, from here) -> 3 MiB -> 4 MiB ->
+ * 100 bytes -> 3 MiB -> realloc(p, 0), contents kept at every step. */
+__attribute__((noinline)) void sp_site_realloc_start(void)
+{
+        unsigned char *p = malloc(SP_BIG);
+        CHECK(p);
+        fill(p, SP_BIG, 7);
+        p = sp_site_realloc(p, 3u << 20);
+        CHECK(p);
+        check_fill(p, SP_BIG, 7);
+        fill(p, 3u << 20, 9);
+        p = sp_site_realloc(p, 4u << 20);
+        CHECK(p);
+        check_fill(p, 3u << 20, 9);
+        check_usable(p, 4u << 20);
+        memset(p, 3, 100);
+        p = sp_site_realloc(p, 100);
+        CHECK(p);
+        for (int i = 0; i < 100; i++)
+                CHECK(p[i] == 3);
+        p = sp_site_realloc(p, 3u << 20);
+        CHECK(p);
+        for (int i = 0; i < 100; i++)
+                CHECK(p[i] == 3);
+        CHECK(sp_site_realloc(p, 0) == NULL); /* glibc frees */
+}
+
+__attribute__((noinline)) void sp_site_mid(void)
+{
+        for (int i = 0; i < 64; i++) {
+                sp_mid[i] = malloc(SP_MID);
+                CHECK(sp_mid[i]);
+                fill(sp_mid[i], SP_MID, (unsigned char)i);
+        }
+        ESCAPE(sp_mid);
+        for (int i = 0; i < 64; i += 2)
+                sp_mid[i] = sp_site_realloc(sp_mid[i], SP_MID / 2);
+        for (int i = 0; i < 64; i++) {
+                check_fill_upto(sp_mid[i], i % 2 ? SP_MID : SP_MID / 2, (unsigned char)i,
+                                i % 2);
+                free(sp_mid[i]);
+        }
+}
+
+static void append_range(char *msg, size_t size, const char *name, void *fn)
+{
+        size_t n = strlen(msg);
+        func_range(name, fn, msg + n, size - n);
+}
+
+/* Between A and B (the driver checks these exact totals):
+ *   mallocs: keep 8, free 8, calloc 8, align64 8, align8k 8, realloc chain 1 + 4 (the
+ *            last realloc(p, 0) only frees), mid 64 + 32                        = 141
+ *   frees:   free 8, calloc 4, align64 2, align8k 6, realloc chain 4 + 1,
+ *            mid 32 + 64                                                        = 121 */
+static void scenario_sparse(void)
+{
+        sync_point("A\n");
+        sp_site_keep();
+        sp_site_free();
+        sp_site_calloc();
+        sp_site_align();
+        sp_site_align8k();
+        sp_site_realloc_start();
+        sp_site_mid();
+        char msg[1024] = "B";
+        append_range(msg, sizeof(msg), "keep", (void *)sp_site_keep);
+        append_range(msg, sizeof(msg), "free", (void *)sp_site_free);
+        append_range(msg, sizeof(msg), "calloc", (void *)sp_site_calloc);
+        append_range(msg, sizeof(msg), "align64", (void *)sp_site_align);
+        append_range(msg, sizeof(msg), "align8k", (void *)sp_site_align8k);
+        append_range(msg, sizeof(msg), "realloc", (void *)sp_site_realloc);
+        append_range(msg, sizeof(msg), "rstart", (void *)sp_site_realloc_start);
+        append_range(msg, sizeof(msg), "mid", (void *)sp_site_mid);
+        strcat(msg, "\n");
+        sync_point(msg);
+        /* everything freed: the driver then finds no live sample at all */
+        for (int i = 0; i < SP_N; i++) {
+                free(sp_keep[i]);
+                if (i % 2)
+                        free(sp_cal[i]);
+                if (i >= 2)
+                        free(sp_a64[i]);
+                if (i >= 6)
+                        free(sp_a8k[i]);
+        }
+        sync_point("C\n");
+}
+
+/* What takes free's slow path in sparse mode without being sampled: NULL, page-aligned
+ * blocks of the allocator, realloc from NULL and to 0.  1000 of each round:
+ * mallocs 1000 x (memalign + valloc + realloc(NULL) + posix_memalign) = 4000,
+ * frees 1000 x (memalign + valloc + realloc(p, 0) + posix_memalign) = 4000. */
+static void scenario_sparseplain(void)
+{
+        sync_point("A\n");
+        for (int i = 0; i < 1000; i++) {
+                free(NULL);
+                void *p = memalign(4096, 32);
+                CHECK(p && ((uintptr_t)p & 4095) == 0);
+                CHECK(malloc_usable_size(p) >= 32);
+                free(p);
+                p = valloc((size_t)(i % 100) + 1);
+                CHECK(p && ((uintptr_t)p & 4095) == 0);
+                CHECK(malloc_usable_size(p) >= (size_t)(i % 100) + 1);
+                free(p);
+                unsigned char *r = realloc(NULL, 48);
+                CHECK(r);
+                r[47] = 1;
+                CHECK(realloc(r, 0) == NULL); /* glibc frees */
+                CHECK(posix_memalign(&p, 4096, 4096) == 0 && ((uintptr_t)p & 4095) == 0);
+                memset(p, 1, 4096);
+                free(p);
+        }
+        CHECK(malloc_usable_size(NULL) == 0);
+        sync_point("B\n");
+}
+
+/* Fork in sparse mode: the child frees (one by realloc) the parent's sampled objects,
+ * then allocates 12 x 2 MiB of its own and frees 4; the parent frees its own after. */
+__attribute__((noinline)) void spf_child_site(void)
+{
+        for (int i = 0; i < 12; i++) {
+                keep_a[i] = malloc(SP_BIG);
+                CHECK(keep_a[i]);
+        }
+        for (int i = 0; i < 4; i++)
+                free(keep_a[i]);
+        ESCAPE(keep_a);
+}
+
+static void scenario_sparsefork(void)
+{
+        sp_site_keep();
+        for (int i = 0; i < SP_N; i++)
+                fill(sp_keep[i], SP_BIG, (unsigned char)i);
+        sync_point("A\n");
+        int up[2], down[2];
+        CHECK(pipe(up) == 0 && pipe(down) == 0);
+        pid_t g = fork();
+        CHECK(g >= 0);
+        if (g == 0) {
+                close(down[1]);
+                for (int i = 0; i < SP_N; i++)
+                        check_fill(sp_keep[i], SP_BIG, (unsigned char)i);
+                CHECK(malloc_usable_size(sp_keep[0]) >= SP_BIG);
+                sp_keep[1] = realloc(sp_keep[1], 100);
+                CHECK(sp_keep[1] && ((unsigned char *)sp_keep[1])[0] == 1);
+                for (int i = 0; i < SP_N; i++)
+                        free(sp_keep[i]);
+                spf_child_site();
+                char c = 'x';
+                CHECK(write(up[1], &c, 1) == 1);
+                CHECK(read(down[0], &c, 1) >= 0);
+                _exit(0);
+        }
+        close(down[0]);
+        char c;
+        CHECK(read(up[0], &c, 1) == 1);
+        char msg[512];
+        snprintf(msg, sizeof(msg), "B %d", (int)g);
+        append_range(msg, sizeof(msg), "keep", (void *)sp_site_keep);
+        append_range(msg, sizeof(msg), "child", (void *)spf_child_site);
+        strcat(msg, "\n");
+        sync_point(msg);
+        close(down[1]);
+        int st;
+        CHECK(waitpid(g, &st, 0) == g && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        for (int i = 0; i < SP_N; i++)
+                check_fill(sp_keep[i], SP_BIG, (unsigned char)i);
+        for (int i = 0; i < SP_N; i++)
+                free(sp_keep[i]);
+        sync_point("C\n");
+}
+
 int main(int argc, char **argv)
 {
         if (argc != 2)
@@ -452,6 +742,12 @@ int main(int argc, char **argv)
                 scenario_signal();
         else if (!strcmp(s, "unbiased"))
                 scenario_unbiased();
+        else if (!strcmp(s, "sparse"))
+                scenario_sparse();
+        else if (!strcmp(s, "sparseplain"))
+                scenario_sparseplain();
+        else if (!strcmp(s, "sparsefork"))
+                scenario_sparsefork();
         else
                 return 2;
         return 0;
