@@ -100,7 +100,20 @@ def check_example_text(text, pid):
     check(blocks[pid][0] != "", "main thread named")
 
 
+def wait_settled(pid, timeout=10):
+    """The example prints "ready" as its threads head for their blocking calls: wait until
+    the kernel shows all but the busy one asleep, so the states read below are final."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        running = [s for s in thread_states(pid).values() if s[0] == "R"]
+        if len(running) <= 1:
+            return
+        time.sleep(0.02)
+    check(False, "the example's threads did not settle: %r" % thread_states(pid))
+
+
 def test_text_and_running(m, p):
+    wait_settled(p.pid)
     for _ in range(5):
         text = m.read(p.pid, "threads.txt").decode()
         check_example_text(text, p.pid)
