@@ -84,6 +84,8 @@ struct snapshot {
         gid_t gid;
         size_t len;
         char *buf;
+        struct snapshot *next_closed; /* in the cache's list of recently closed files */
+        int64_t closed_mono_ns;
 };
 
 enum snap_use {
@@ -110,6 +112,8 @@ int snap_find(struct memprofd *d, const struct snap_key *key, enum snap_use use,
 int snap_get(struct memprofd *d, const struct snap_key *key, const struct target *t,
              enum snap_use use, struct snapshot **ret);
 void snap_unref(struct snapshot *s);
+/* The open file holding s was released: its reference is dropped after a grace period. */
+void snap_close(struct memprofd *d, struct snapshot *s);
 
 /* access.c: may the caller of req inspect target t? 0 or -EACCES. */
 int access_check(fuse_req_t req, const struct target *t);

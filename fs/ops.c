@@ -249,8 +249,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
         struct snapshot *s = (struct snapshot *)(uintptr_t)fi->fh;
 
-        atomic_fetch_sub(&s->opens, 1);
-        snap_unref(s);
+        snap_close(daemon_of(req), s);
         fuse_reply_err(req, 0);
 }
 

@@ -18,6 +18,16 @@
 #define CACHE_LIFE_NS 1000000000LL
 #define CACHE_MAX 256 /* beyond this, snapshots are simply not cached */
 
+/*
+ * RELEASE may be handled while the worker that answered the file's last READ is still
+ * inside the reply's writev (the kernel hands the data over and wakes the reader, which
+ * closes at once; ASan's writev check reads the buffer after the call returns, and caught
+ * it), or while a worker still answers the READ of a reader that was killed.  So a
+ * released file's reference is dropped only after a grace period; a reply from memory
+ * takes microseconds.
+ */
+#define CLOSE_GRACE_NS 2000000000LL
+
 struct cache_entry {
         struct snap_key key;
         struct snapshot *snap;
@@ -27,6 +37,7 @@ struct snap_cache {
         pthread_mutex_t lock;
         size_t n;
         struct cache_entry e[CACHE_MAX];
+        struct snapshot *closed_head, *closed_tail; /* oldest first */
 };
 
 static int64_t now_ns(clockid_t clock)
@@ -54,6 +65,11 @@ void snap_cache_free(struct snap_cache *c)
                 return;
         for (size_t i = 0; i < c->n; i++)
                 snap_unref(c->e[i].snap);
+        while (c->closed_head) {
+                struct snapshot *s = c->closed_head;
+                c->closed_head = s->next_closed;
+                snap_unref(s);
+        }
         pthread_mutex_destroy(&c->lock);
         free(c);
 }
@@ -194,4 +210,36 @@ int snap_get(struct memprofd *d, const struct snap_key *key, const struct target
         cache_put(d->cache, key, s);
         *ret = s;
         return 0;
+}
+
+void snap_close(struct memprofd *d, struct snapshot *s)
+{
+        struct snap_cache *c = d->cache;
+        int64_t now = now_ns(CLOCK_MONOTONIC);
+        struct snapshot *expired = NULL;
+
+        atomic_fetch_sub(&s->opens, 1);
+        pthread_mutex_lock(&c->lock);
+        s->next_closed = NULL;
+        s->closed_mono_ns = now;
+        if (c->closed_tail)
+                c->closed_tail->next_closed = s;
+        else
+                c->closed_head = s;
+        c->closed_tail = s;
+        /* unlink the ones past their grace period; free them outside the lock */
+        while (c->closed_head && now - c->closed_head->closed_mono_ns > CLOSE_GRACE_NS) {
+                struct snapshot *old = c->closed_head;
+                c->closed_head = old->next_closed;
+                if (!c->closed_head)
+                        c->closed_tail = NULL;
+                old->next_closed = expired;
+                expired = old;
+        }
+        pthread_mutex_unlock(&c->lock);
+        while (expired) {
+                struct snapshot *next = expired->next_closed;
+                snap_unref(expired);
+                expired = next;
+        }
 }

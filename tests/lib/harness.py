@@ -163,6 +163,11 @@ class Mount:
         return self.log.read().decode(errors="replace")
 
     def close(self):
+        if self.proc is not None and self.proc.poll() not in (None, 0):
+            # the daemon died under the test: its log holds the cause (a sanitizer's
+            # report, say), which is what whoever reads the failure needs
+            sys.stderr.write("memprofd exited with %d; its log:\n%s\n"
+                             % (self.proc.returncode, self.logtext()[-20000:]))
         self.stop()
         if is_mounted(self.dir):
             subprocess.call(["fusermount3", "-u", "-z", self.dir],
