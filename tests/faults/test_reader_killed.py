@@ -135,7 +135,9 @@ with harness.Mount(env=daemon_env) as m:
     harness.check(fds1 == fds0, "daemon descriptors %d -> %d" % (fds0, fds1))
     # one leaked snapshot is 2 objects and 2 MB: 180 kills would show as 360 and 360 MB
     harness.check(objs1 - objs0 < 100, "daemon heap objects %d -> %d" % (objs0, objs1))
-    harness.check(rss1 - rss0 < 10 * len(want), "daemon RSS %d -> %d" % (rss0, rss1))
+    # (ASan keeps freed memory in its quarantine: RSS says nothing about leaks there)
+    harness.check(SANITIZED or rss1 - rss0 < 10 * len(want),
+                  "daemon RSS %d -> %d" % (rss0, rss1))
     finish(p)
 check_clean(m)
 print("ok")
