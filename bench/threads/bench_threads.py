@@ -5,7 +5,8 @@ For each tool: total latency (wall time of the command) and the time the target 
 stopped, seen from inside it: a ticker thread reads CLOCK_MONOTONIC in a tight loop and
 keeps the largest gap (bench/threads/stoptarget.c).  Tools run interleaved, RUNS times
 each, with a pause between runs longer than memprofd's snapshot cache (1 s), so every
-cat really collects.  Medians are written to bench/threads/RESULTS-threads.md.
+cat really collects.  Medians are written to bench/threads/RESULTS-threads.md (not kept
+in git: bench/RESULTS.md holds the figures).
 
 usage: bench/threads/bench_threads.py [--build DIR] [--runs N] [--out FILE]
 """
