@@ -206,6 +206,16 @@ static void reap(struct thread_capture *t)
         }
 }
 
+void stop_set_detach(struct thread_capture *t)
+{
+        if (!t->stopped)
+                return;
+        if (ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(uintptr_t)t->resume_signal) == 0)
+                t->seized = false;
+        t->detach_ns = capture_now_ns();
+        t->stopped = false;
+}
+
 uint64_t stop_set_detach_all(struct stop_set *set)
 {
         uint64_t longest = 0;
@@ -213,13 +223,8 @@ uint64_t stop_set_detach_all(struct stop_set *set)
         for (size_t i = 0; i < set->n; i++) {
                 struct thread_capture *t = &set->threads[i];
 
-                if (!t->stopped)
-                        continue;
-                if (ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(uintptr_t)t->resume_signal) == 0)
-                        t->seized = false;
-                t->detach_ns = capture_now_ns();
-                t->stopped = false;
-                if ((uint64_t)(t->detach_ns - t->interrupt_ns) > longest)
+                stop_set_detach(t);
+                if (t->detach_ns && (uint64_t)(t->detach_ns - t->interrupt_ns) > longest)
                         longest = (uint64_t)(t->detach_ns - t->interrupt_ns);
         }
         /* the leader last, as in the stop: its death waits for the others' */

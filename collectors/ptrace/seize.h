@@ -21,5 +21,7 @@ int stop_set_stop_all(pid_t pid, struct stop_set *set);
 /* Detaches every stopped thread (a group-stopped one stays stopped); returns the longest
  * time any thread spent stopped, in ns. */
 uint64_t stop_set_detach_all(struct stop_set *set);
+/* Resumes one stopped thread (a no-op for one that is not stopped). */
+void stop_set_detach(struct thread_capture *t);
 
 void stop_set_clear(struct stop_set *set);

@@ -21,6 +21,9 @@ static void capture_all(const struct map_table *maps, struct stop_set *set)
 
                 if (t->stopped && t->error == 0)
                         t->error = capture_thread(maps, t, &budget);
+                /* All threads were stopped together, so the copies are one instant;
+                 * each resumes as soon as its own copy is taken. */
+                stop_set_detach(t);
         }
 }
 
