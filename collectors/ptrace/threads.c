@@ -12,19 +12,24 @@
 #include "unwind.h"
 
 /* The stopped phase: keep it to syscalls that copy, nothing that parses or allocates much. */
+/* Copies every stopped thread's registers and stack and resumes it at once.  Threads
+ * that were running go first: a thread asleep in the kernel loses nothing by waiting
+ * for its turn, a running one loses every microsecond of it. */
 static void capture_all(const struct map_table *maps, struct stop_set *set)
 {
         size_t budget = CAPTURE_BUDGET;
 
-        for (size_t i = 0; i < set->n; i++) {
-                struct thread_capture *t = &set->threads[i];
+        for (int running = 1; running >= 0; running--)
+                for (size_t i = 0; i < set->n; i++) {
+                        struct thread_capture *t = &set->threads[i];
 
-                if (t->stopped && t->error == 0)
-                        t->error = capture_thread(maps, t, &budget);
-                /* All threads were stopped together, so the copies are one instant;
-                 * each resumes as soon as its own copy is taken. */
-                stop_set_detach(t);
-        }
+                        if ((t->stat.state == 'R') != running)
+                                continue;
+                        if (t->stopped && t->error == 0)
+                                t->error = capture_thread(maps, t, &budget);
+                        /* all were stopped together, so the copies are one instant */
+                        stop_set_detach(t);
+                }
 }
 
 static int unwind_all(pid_t live, const struct map_table *maps, const struct stop_set *set,
