@@ -7,15 +7,35 @@
 
 #define CAP_SYS_PTRACE_BIT 19
 
-/* The caller's effective capabilities.  ctx->pid is the calling thread (0 when it lives
- * in a PID namespace the daemon cannot see): no capabilities then. */
+/* Whether pid lives in the daemon's own user namespace. */
+static bool in_our_user_ns(pid_t pid)
+{
+        char path[48];
+        struct stat caller, ours;
+
+        snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+        if (stat(path, &caller) < 0 || stat("/proc/self/ns/user", &ours) < 0)
+                return false;
+        return caller.st_dev == ours.st_dev && caller.st_ino == ours.st_ino;
+}
+
+/*
+ * The caller's effective capabilities.  ctx->pid is the calling thread (0 when it lives
+ * in a PID namespace the daemon cannot see): no capabilities then.  Capabilities count
+ * only in the daemon's user namespace: anyone can be "root" with every capability in a
+ * user namespace of their own (unshare -U -r), and the kernel honours CAP_SYS_PTRACE only
+ * over processes of that namespace.  (So a container's root reads its own processes by
+ * the same-ids rule only; denying there is the safe side.)
+ */
 static bool caller_has_ptrace_cap(const struct fuse_ctx *ctx)
 {
         struct proc_status st;
 
         if (ctx->pid <= 0 || proc_status_read(ctx->pid, &st) < 0)
                 return false;
-        return st.cap_eff & (UINT64_C(1) << CAP_SYS_PTRACE_BIT);
+        if (!(st.cap_eff & (UINT64_C(1) << CAP_SYS_PTRACE_BIT)))
+                return false;
+        return in_our_user_ns(ctx->pid);
 }
 
 /* The kernel shows the files in /proc/PID of a process that is not dumpable (setuid,

@@ -81,6 +81,17 @@ def main():
         check(may_read(NOBODY_PTRACE, m.path(root_proc.pid, "memstats")),
               "CAP_SYS_PTRACE holder was refused")
 
+        # ...but only in the daemon's user namespace: anyone is "root" with every
+        # capability in a namespace of their own, which gives no power over the host
+        userns = NOBODY + ["unshare", "--user", "--map-root-user"]
+        probe = as_user(userns, ["grep", "CapEff", "/proc/self/status"])
+        if probe.returncode == 0:
+            check(not may_read(userns, m.path(root_proc.pid, "memstats")),
+                  "root of a private user namespace read root's process")
+        else:
+            print("note: unprivileged user namespaces unavailable here: %s"
+                  % probe.stderr.strip())
+
         # root reads everything
         for p in (root_proc, own, undumpable):
             with open(m.path(p.pid, "memstats")) as f:
