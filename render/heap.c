@@ -1,49 +1,17 @@
 /* Heap snapshots rendered as Go-compatible pprof (heap, allocs) and as heap.txt. */
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "heap_segment.h"
+#include "heap_values.h"
 #include "profile.h"
 #include "render.h"
 #include "stacks.h"
 #include "symbolize.h"
-
-struct heap_values {
-        int64_t alloc_objects, alloc_space, inuse_objects, inuse_space;
-};
-
-/* Go's unbiasing (runtime/pprof scaleHeapSample): a sample of an object of size S taken
- * at mean rate R stands for 1/(1-exp(-S/R)) objects.  Every sample of a site has the
- * same size, so the per-site average is exact.  At rate 1 every object is sampled. */
-static void scale(uint64_t count, uint64_t size, uint64_t rate, int64_t *ret_count,
-                  int64_t *ret_bytes)
-{
-        double bytes = (double)count * (double)size, s = 1.0;
-
-        if (count == 0 || size == 0) {
-                *ret_count = 0;
-                *ret_bytes = 0;
-                return;
-        }
-        if (rate > 1)
-                s = 1.0 / (1.0 - exp(-(double)size / (double)rate));
-        *ret_count = (int64_t)((double)count * s);
-        *ret_bytes = (int64_t)(bytes * s);
-}
-
-static struct heap_values site_values(const struct heap_snapshot *h, const struct heap_site *s)
-{
-        struct heap_values v;
-
-        scale(s->allocs, s->size, h->rate, &v.alloc_objects, &v.alloc_space);
-        scale(s->allocs - s->frees, s->size, h->rate, &v.inuse_objects, &v.inuse_space);
-        return v;
-}
 
 static void format_time(int64_t ns, char *buf, size_t len)
 {
@@ -107,7 +75,7 @@ int render_heap_pprof(const struct heap_snapshot *heap, struct sym_process *sp, 
         for (size_t i = 0; i < heap->nsites; i++) {
                 const struct heap_site *s = &heap->sites[i];
                 const struct heap_stack *st = &heap->stacks[s->stack];
-                struct heap_values v = site_values(heap, s);
+                struct heap_values v = heap_site_values(heap, s);
                 int64_t values[4] = {v.alloc_objects, v.alloc_space, v.inuse_objects,
                                      v.inuse_space};
                 struct profile_label label = {.key = "bytes", .num = (int64_t)s->size};
@@ -141,14 +109,6 @@ static int entry_cmp(const void *a, const void *b)
         return strcmp(x->stack, y->stack);
 }
 
-static void values_add(struct heap_values *to, const struct heap_values *v)
-{
-        to->inuse_objects += v->inuse_objects;
-        to->inuse_space += v->inuse_space;
-        to->alloc_objects += v->alloc_objects;
-        to->alloc_space += v->alloc_space;
-}
-
 /* Sorts the entries and folds equal stacks (sites that differ only in object size, or
  * in return addresses on the same lines) into one; returns the new count. */
 static size_t entries_fold(struct text_entry *e, size_t n)
@@ -158,7 +118,7 @@ static size_t entries_fold(struct text_entry *e, size_t n)
         qsort(e, n, sizeof(*e), entry_cmp);
         for (size_t i = 0; i < n; i++) {
                 if (out > 0 && strcmp(e[out - 1].stack, e[i].stack) == 0) {
-                        values_add(&e[out - 1].v, &e[i].v);
+                        heap_values_add(&e[out - 1].v, &e[i].v);
                         free(e[i].stack);
                         continue;
                 }
@@ -238,8 +198,8 @@ int render_heap_text(const struct heap_snapshot *heap, struct sym_process *sp, c
                 r = format_stack(sp, &heap->stacks[s->stack], &e[n].stack);
                 if (r < 0)
                         goto out;
-                e[n].v = site_values(heap, s);
-                values_add(&total, &e[n].v);
+                e[n].v = heap_site_values(heap, s);
+                heap_values_add(&total, &e[n].v);
         }
         n = entries_fold(e, n);
 

@@ -1,11 +1,11 @@
 /* memstats: kernel, shim and allocator figures as stable `Name value` lines. */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "render.h"
 #include "heap_segment.h"
+#include "heap_values.h"
 #include "procfs.h"
 
 /* Where `meson install` puts the shim; the build passes the real one. */
@@ -24,28 +24,16 @@ static void line(struct text *t, const char *name, uint64_t value)
         fprintf(t->f, "%s %llu\n", name, (unsigned long long)value);
 }
 
-/* Live bytes of one site, scaled as Go's scaleHeapSample does: a sample of size S at
- * mean rate R stands for 1/(1-exp(-S/R)) allocations.  At R <= 1 every allocation was
- * sampled, so the count is exact. */
-static double site_inuse_bytes(const struct heap_site *s, uint64_t rate)
-{
-        uint64_t live = s->allocs > s->frees ? s->allocs - s->frees : 0;
-        double bytes = (double)live * (double)s->size;
-
-        if (rate > 1 && s->size > 0)
-                bytes /= -expm1(-(double)s->size / (double)rate);
-        return bytes;
-}
-
+/* The same estimate heap and heap.txt show: exact at rate 1. */
 static uint64_t heap_alloc_estimate(const struct heap_snapshot *heap)
 {
-        double sum = 0;
+        struct heap_values total = {0};
 
-        for (size_t i = 0; i < heap->nsites; i++)
-                sum += site_inuse_bytes(&heap->sites[i], heap->rate);
-        if (sum >= 18446744073709551615.0)
-                return UINT64_MAX;
-        return (uint64_t)(sum + 0.5);
+        for (size_t i = 0; i < heap->nsites; i++) {
+                struct heap_values v = heap_site_values(heap, &heap->sites[i]);
+                heap_values_add(&total, &v);
+        }
+        return (uint64_t)total.inuse_space;
 }
 
 static void kernel_section(struct text *t, const struct proc_status *st)
