@@ -101,20 +101,33 @@ def check_example_text(text, pid):
 
 
 def wait_settled(pid, timeout=10):
-    """The example prints "ready" as its threads head for their blocking calls: wait until
-    the kernel shows all but the busy one asleep, so the states read below are final."""
+    """Waits until the kernel shows every thread but the busy one asleep, so the states
+    read next are final: after "ready" the threads are still heading for their blocking
+    calls, and after a collection their interrupted calls restart."""
+    def settled():
+        for tid, (state, _) in thread_states(pid).items():
+            try:
+                with open("/proc/%d/task/%d/comm" % (pid, tid)) as f:
+                    busy = f.read().strip() == "mp-busy"
+            except OSError:
+                return False
+            if state != ("R" if busy else "S"):
+                return False
+        return True
+
     deadline = time.time() + timeout
     while time.time() < deadline:
-        running = [s for s in thread_states(pid).values() if s[0] == "R"]
-        if len(running) <= 1:
+        if settled():
             return
         time.sleep(0.02)
     check(False, "the example's threads did not settle: %r" % thread_states(pid))
 
 
 def test_text_and_running(m, p):
-    wait_settled(p.pid)
     for _ in range(5):
+        # each collection interrupts the blocked threads, whose system calls then restart
+        # (briefly running): let them go back to sleep before the next one
+        wait_settled(p.pid)
         text = m.read(p.pid, "threads.txt").decode()
         check_example_text(text, p.pid)
         check_free(p.pid, "after reading threads.txt")
