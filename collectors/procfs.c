@@ -210,6 +210,8 @@ static int parse_status_line(const char *key, size_t klen, const char *v, const 
         }
         if (KEY_IS("PPid"))
                 return parse_pid(v, end, &st->ppid);
+        if (KEY_IS("TracerPid"))
+                return parse_pid(v, end, &st->tracer);
         if (KEY_IS("Uid")) {
                 *seen |= SEEN_UID;
                 return parse_ids(v, end, st->uid);
@@ -255,21 +257,29 @@ int proc_status_parse(const char *text, size_t len, struct proc_status *ret)
         return 0;
 }
 
-int proc_status_read(pid_t pid, struct proc_status *ret)
+int proc_task_status_read(pid_t pid, pid_t tid, struct proc_status *ret)
 {
         char path[64], *buf = NULL;
         size_t len;
         int r;
 
-        if (pid <= 0)
+        if (pid <= 0 || tid < 0)
                 return -ENOENT;
-        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+        if (tid)
+                snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+        else
+                snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
         r = proc_read_file(path, PROC_READ_MAX, &buf, &len);
         if (r < 0)
                 return r;
         r = proc_status_parse(buf, len, ret);
         free(buf);
         return r;
+}
+
+int proc_status_read(pid_t pid, struct proc_status *ret)
+{
+        return proc_task_status_read(pid, 0, ret);
 }
 
 /* Skips to the start of the next space-separated field; false at the end of the line. */

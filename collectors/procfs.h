@@ -11,6 +11,7 @@ struct proc_status {
         char name[64];
         char state;
         pid_t pid, ppid;
+        pid_t tracer; /* TracerPid: 0 when nobody ptraces it */
         uid_t uid[4]; /* real, effective, saved, filesystem */
         gid_t gid[4];
         uint64_t cap_eff;
@@ -20,6 +21,8 @@ struct proc_status {
 };
 
 int proc_status_read(pid_t pid, struct proc_status *ret);
+/* The status of one thread, /proc/PID/task/TID/status (tid 0: the process's). */
+int proc_task_status_read(pid_t pid, pid_t tid, struct proc_status *ret);
 int proc_status_parse(const char *text, size_t len, struct proc_status *ret);
 
 /* The fields of /proc/PID/stat a listing needs. */

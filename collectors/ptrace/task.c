@@ -27,24 +27,13 @@ int task_stat_read(pid_t pid, pid_t tid, struct proc_stat *ret)
 
 int task_tracer_read(pid_t pid, pid_t tid, pid_t *ret)
 {
-        char path[64], *text, *line;
-        size_t len;
-        int r, tracer;
+        struct proc_status st;
+        int r = proc_task_status_read(pid, tid, &st);
 
-        if (tid)
-                snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
-        else
-                snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-        r = proc_read_file(path, 1 << 16, &text, &len);
         if (r < 0)
                 return r;
-        line = strstr(text, "\nTracerPid:");
-        if (!line || sscanf(line, "\nTracerPid: %d", &tracer) != 1)
-                r = -EINVAL;
-        else
-                *ret = tracer;
-        free(text);
-        return r;
+        *ret = st.tracer;
+        return 0;
 }
 
 static int cmp_pid(const void *a, const void *b)

@@ -52,7 +52,7 @@ static const char typical[] =
         "Ngid:\t0\n"
         "Pid:\t4242\n"
         "PPid:\t1\n"
-        "TracerPid:\t0\n"
+        "TracerPid:\t777\n"
         "Uid:\t1000\t1001\t1002\t1003\n"
         "Gid:\t2000\t2001\t2002\t2003\n"
         "FDSize:\t64\n"
@@ -78,7 +78,7 @@ static void test_typical(void)
         CHECK(status(typical, &st) == 0);
         CHECK(strcmp(st.name, "my prog (x)") == 0);
         CHECK(st.state == 'S');
-        CHECK(st.pid == 4242 && st.ppid == 1);
+        CHECK(st.pid == 4242 && st.ppid == 1 && st.tracer == 777);
         CHECK(st.uid[0] == 1000 && st.uid[1] == 1001 && st.uid[2] == 1002 && st.uid[3] == 1003);
         CHECK(st.gid[0] == 2000 && st.gid[1] == 2001 && st.gid[2] == 2002 && st.gid[3] == 2003);
         CHECK(st.cap_eff == 0x1ffffffffffULL);
