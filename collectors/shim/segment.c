@@ -11,7 +11,9 @@
 #include "shim.h"
 
 struct mp_state mp = { .live_free = UINT32_MAX };
-pthread_mutex_t mp_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Held for a few hundred instructions at a time (table updates, never unwinding or the
+ * allocator): spinning a little before sleeping beats a futex round trip. */
+pthread_mutex_t mp_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 
 struct geometry {
         uint32_t slots, stacks, frames, buckets, live, addrs;
@@ -283,7 +285,7 @@ static void fork_parent(void)
  * indices name the parent's segment: they are dropped (zero pages again). */
 static void fork_child(void)
 {
-        pthread_mutex_init(&mp_lock, NULL);
+        mp_lock = (pthread_mutex_t)PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
         if (mp.mode != MP_READY)
                 return;
         int saved = errno;

@@ -155,11 +155,31 @@ uint32_t mp_obj_check(uintptr_t p, uint32_t live, uint32_t offset)
         return (uint32_t)(x >> 16);
 }
 
-/* The allocation itself for a sampled object, recorded under its stack.  Dense: room
- * for the header in front.  Sparse: `align` more (at least a page) from plain malloc or
- * calloc, handing out the first aligned address past the start, so that the block the
+/* The block under a sampled object: dense, room for the header in front; sparse,
+ * `offset` more (at least a page) from plain malloc or calloc, so that the block the
  * allocator gets back on free is not page-aligned (see shim.h) and a calloc stays lazy.
- * Any failure to record (tables full) leaves an ordinary, unsampled allocation. */
+ * Sets *offset to where the object starts in the block. */
+static void *sample_block(size_t total, size_t align, bool zero, bool sparse, size_t *offset)
+{
+        void *base = NULL;
+        if (align && !sparse) {
+                int e = mp_real.posix_memalign(&base, align, total);
+                if (e) {
+                        base = NULL;
+                        errno = e;
+                }
+        } else
+                base = zero ? mp_real.calloc(1, total) : mp_real.malloc(total);
+        if (sparse && base) /* the first multiple of `offset` past base */
+                *offset = ((uintptr_t)base | (*offset - 1)) + 1 - (uintptr_t)base;
+        return base;
+}
+
+/* The allocation itself for a sampled object, recorded under its stack.  The stack is
+ * captured and the block allocated before mp_lock is taken, so the lock covers only
+ * the table updates (a few hundred instructions) and threads that sample at the same
+ * time do not queue behind each other's unwinding or allocator work.  Any failure to
+ * record (tables full) leaves an ordinary, unsampled allocation. */
 void *mp_sample_alloc(size_t size, size_t align, bool zero)
 {
         int saved = errno;
@@ -174,54 +194,40 @@ void *mp_sample_alloc(size_t size, size_t align, bool zero)
         mp_tls_guard = 1;
         uint64_t pcs[MP_MAX_DEPTH];
         uint32_t depth = mp_stack_capture(pcs, MP_MAX_DEPTH);
+        uint64_t hash = mp_stack_hash(pcs, depth);
+        errno = saved;
+        void *base = sample_block(total, align, zero, sparse, &offset);
+        int after = errno;
+        if (!base) { /* a plain allocation of `size` may still succeed */
+                mp_tls_guard = 0;
+                goto plain;
+        }
+        char *p = (char *)base + offset;
+        /* sparse: every sampled object is found by address; dense: those whose header
+         * free may not read without knowing it is there */
+        bool indexed = sparse || (!mp.glibc && ((uintptr_t)p & 0xff0) == 0);
         uint32_t live;
         pthread_mutex_lock(&mp_lock);
-        int r = depth ? mp_table_record(pcs, depth, size, &live) : -ENOSPC;
+        int r = depth ? mp_table_record(pcs, depth, hash, size, &live) : -ENOSPC;
+        if (r == 0 && indexed && !mp_addr_add((uintptr_t)p, live)) {
+                mp_table_abort(live); /* no room to recognise it on free */
+                r = -ENOSPC;
+        }
         if (r < 0) {
                 __atomic_fetch_add(&mp.hdr->lost_samples, 1, __ATOMIC_RELAXED);
                 pthread_mutex_unlock(&mp_lock);
                 mp_tls_guard = 0;
-                goto plain;
-        }
-        errno = saved;
-        void *base = NULL;
-        if (align && !sparse) {
-                int e = mp_real.posix_memalign(&base, align, total);
-                if (e) {
-                        base = NULL;
-                        errno = e;
-                }
-        } else
-                base = zero ? mp_real.calloc(1, total) : mp_real.malloc(total);
-        int after = errno;
-        if (sparse && base) /* the first multiple of `offset` past base */
-                offset = ((uintptr_t)base | (offset - 1)) + 1 - (uintptr_t)base;
-        char *p = base ? (char *)base + offset : NULL;
-        /* sparse: every sampled object is found by address; dense: those whose header
-         * free may not read without knowing it is there */
-        bool indexed = p && (sparse || (!mp.glibc && ((uintptr_t)p & 0xff0) == 0));
-        if (indexed && !mp_addr_add((uintptr_t)p, live)) {
-                /* no room to recognise it on free */
-                mp_table_abort(live);
-                __atomic_fetch_add(&mp.hdr->lost_samples, 1, __ATOMIC_RELAXED);
-                pthread_mutex_unlock(&mp_lock);
-                mp_tls_guard = 0;
                 mp_real.free(base);
-                errno = saved;
                 goto plain;
         }
-        if (!p) {
-                mp_table_abort(live);
-        } else {
-                if (!sparse) {
-                        struct mp_obj_header *h = (struct mp_obj_header *)p - 1;
-                        h->magic = MP_OBJ_MAGIC;
-                        h->live = live;
-                        h->offset = (uint32_t)offset;
-                        h->check = mp_obj_check((uintptr_t)p, live, (uint32_t)offset);
-                }
-                mp_table_commit(live, p, sparse ? (uint32_t)offset : 0);
+        if (!sparse) {
+                struct mp_obj_header *h = (struct mp_obj_header *)p - 1;
+                h->magic = MP_OBJ_MAGIC;
+                h->live = live;
+                h->offset = (uint32_t)offset;
+                h->check = mp_obj_check((uintptr_t)p, live, (uint32_t)offset);
         }
+        mp_table_commit(live, p, sparse ? (uint32_t)offset : 0);
         pthread_mutex_unlock(&mp_lock);
         mp_tls_guard = 0;
         errno = after;

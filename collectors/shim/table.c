@@ -1,5 +1,6 @@
 /* Interning sampled stacks and (stack, size) buckets into the segment's append-only
- * tables, and the private table of live sampled objects.  All under mp_lock. */
+ * tables, and the private table of live sampled objects.  All under mp_lock, but for
+ * the hash of a stack, which the caller computes before taking it. */
 #include <errno.h>
 #include <string.h>
 
@@ -15,18 +16,19 @@ static uint64_t mix(uint64_t x)
         return x;
 }
 
-static uint64_t stack_hash(const uint64_t *pcs, uint32_t depth)
+/* One multiply per frame and a full mix at the end: the index needs spread, not
+ * strength (a collision costs one memcmp), and this runs on every sample. */
+uint64_t mp_stack_hash(const uint64_t *pcs, uint32_t depth)
 {
         uint64_t h = depth;
         for (uint32_t i = 0; i < depth; i++)
-                h = mix(h ^ pcs[i]) + i;
-        return h;
+                h = (h ^ pcs[i]) * 0x9e3779b97f4a7c15ull;
+        return mix(h);
 }
 
-static int intern_stack(const uint64_t *pcs, uint32_t depth, uint32_t *ret)
+static int intern_stack(const uint64_t *pcs, uint32_t depth, uint64_t h, uint32_t *ret)
 {
         struct mp_seg_header *hdr = mp.hdr;
-        uint64_t h = stack_hash(pcs, depth);
         uint32_t i = (uint32_t)h & mp.stack_index_mask;
         for (;; i = (i + 1) & mp.stack_index_mask) {
                 uint32_t e = mp.stack_index[i];
@@ -98,10 +100,11 @@ static void live_put(uint32_t i)
         mp.live_free = i;
 }
 
-int mp_table_record(const uint64_t *pcs, uint32_t depth, uint64_t size, uint32_t *ret_live)
+int mp_table_record(const uint64_t *pcs, uint32_t depth, uint64_t hash, uint64_t size,
+                    uint32_t *ret_live)
 {
         uint32_t stack, bucket, live;
-        int r = intern_stack(pcs, depth, &stack);
+        int r = intern_stack(pcs, depth, hash, &stack);
         if (r < 0)
                 return r;
         r = intern_bucket(stack, size, &bucket);
