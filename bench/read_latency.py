@@ -37,6 +37,8 @@ def parse_args():
     ap.add_argument("--quick", action="store_true",
                     help="3 reads, no 100k-stack process, 30 processes for the RSS test")
     ap.add_argument("--procs", type=int, default=1000, help="extra processes for ls (1000)")
+    ap.add_argument("--only", default="heap,ls,rss",
+                    help="comma-separated parts to measure: heap, ls, rss (all)")
     ap.add_argument("--profiled", type=int, default=100,
                     help="profiled processes for the daemon RSS test (100)")
     return ap.parse_args()
@@ -185,15 +187,19 @@ def main():
     nprof = min(args.profiled, 30) if args.quick else args.profiled
     print("Build: %s; %d reads per figure; %s" % (
         harness.BUILD, runs, time.strftime("%Y-%m-%d %H:%M %Z")))
-    out = ["", "### heap and memstats read latency (bigheap N, MEMPROF_RATE=1)", ""]
-    out += heap_latency(sizes, runs)
-    print("\n".join(out), flush=True)
-    out = ["", "### ls of the root with %d extra processes" % args.procs, ""]
-    out += ls_latency(args.procs, runs)
-    print("\n".join(out), flush=True)
-    out = ["", "### memprofd memory", ""]
-    out += daemon_rss(nprof)
-    print("\n".join(out), flush=True)
+    only = args.only.split(",")
+    if "heap" in only:
+        out = ["", "### heap and memstats read latency (bigheap N, MEMPROF_RATE=1)", ""]
+        out += heap_latency(sizes, runs)
+        print("\n".join(out), flush=True)
+    if "ls" in only:
+        out = ["", "### ls of the root with %d extra processes" % args.procs, ""]
+        out += ls_latency(args.procs, runs)
+        print("\n".join(out), flush=True)
+    if "rss" in only:
+        out = ["", "### memprofd memory", ""]
+        out += daemon_rss(nprof)
+        print("\n".join(out), flush=True)
 
 
 if __name__ == "__main__":

@@ -372,7 +372,8 @@ int proc_start_time(pid_t pid, uint64_t *ret)
 
 static int cmp_pid(const void *a, const void *b)
 {
-        pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+        pid_t x = ((const struct proc_pid_entry *)a)->pid;
+        pid_t y = ((const struct proc_pid_entry *)b)->pid;
 
         return (x > y) - (x < y);
 }
@@ -395,10 +396,10 @@ static bool parse_pid_name(const char *s, pid_t *ret)
         return true;
 }
 
-int proc_list_pids(pid_t **ret, size_t *ret_n)
+int proc_list_pids(struct proc_pid_entry **ret, size_t *ret_n)
 {
         size_t n = 0, cap = 256;
-        pid_t *pids = NULL;
+        struct proc_pid_entry *pids = NULL;
         struct dirent *de;
         DIR *d;
         int r;
@@ -418,7 +419,7 @@ int proc_list_pids(pid_t **ret, size_t *ret_n)
                 if (!parse_pid_name(de->d_name, &pid))
                         continue;
                 if (n == cap) {
-                        pid_t *np;
+                        struct proc_pid_entry *np;
 
                         if (cap >= PROC_PID_LIMIT) {
                                 r = -EFBIG;
@@ -432,7 +433,7 @@ int proc_list_pids(pid_t **ret, size_t *ret_n)
                         pids = np;
                         cap *= 2;
                 }
-                pids[n++] = pid;
+                pids[n++] = (struct proc_pid_entry){.pid = pid, .ino = de->d_ino};
                 errno = 0;
         }
         if (errno != 0) {

@@ -45,5 +45,11 @@ int proc_stat_parse(const char *text, size_t len, struct proc_stat *ret);
 int proc_start_time(pid_t pid, uint64_t *ret);
 int proc_stat_parse_start_time(const char *text, size_t len, uint64_t *ret);
 
-/* Live PIDs, ascending.  *ret is malloc'd. */
-int proc_list_pids(pid_t **ret, size_t *ret_n);
+/* Live PIDs, ascending, each with the inode number /proc gave its directory: the same
+ * while that process lives and its /proc dentry stays cached, and a different one for
+ * a later process with the same PID.  *ret is malloc'd. */
+struct proc_pid_entry {
+        pid_t pid;
+        uint64_t ino;
+};
+int proc_list_pids(struct proc_pid_entry **ret, size_t *ret_n);

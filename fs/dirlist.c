@@ -44,31 +44,27 @@ static void dirlist_add(struct dirlist *l, const char *name, fuse_ino_t ino, mod
 int dirlist_root(struct dirlist **ret)
 {
         struct dirlist *l;
-        pid_t *pids;
+        struct node *nodes;
         size_t n;
         int r;
 
-        r = proc_list_pids(&pids, &n);
+        r = listing_root(&nodes, &n);
         if (r < 0)
                 return r;
         l = dirlist_alloc(n + 2);
         if (!l) {
-                free(pids);
+                free(nodes);
                 return -ENOMEM;
         }
         dirlist_add(l, ".", FUSE_ROOT_ID, S_IFDIR);
         dirlist_add(l, "..", FUSE_ROOT_ID, S_IFDIR);
         for (size_t i = 0; i < n; i++) {
-                struct node node;
                 char name[16];
 
-                /* processes that exited since, kernel threads and zombies are left out */
-                if (tree_listed(pids[i], &node) < 0)
-                        continue;
-                snprintf(name, sizeof(name), "%d", (int)pids[i]);
-                dirlist_add(l, name, tree_ino(&node), S_IFDIR);
+                snprintf(name, sizeof(name), "%d", (int)nodes[i].pid);
+                dirlist_add(l, name, tree_ino(&nodes[i]), S_IFDIR);
         }
-        free(pids);
+        free(nodes);
         *ret = l;
         return 0;
 }

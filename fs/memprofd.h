@@ -47,7 +47,10 @@ struct target {
 };
 int tree_target(pid_t pid, struct target *ret);
 int tree_target_of(const struct node *n, struct target *ret);
-int tree_listed(pid_t pid, struct node *ret);
+uint64_t tree_start_bits(uint64_t start_time); /* what of a start time an inode keeps */
+
+/* listing.c: the processes the root lists, as PID nodes (*ret is malloc'd). */
+int listing_root(struct node **ret, size_t *ret_n);
 bool tree_still_running(const struct target *t);
 
 /* files.c: the table of files in PID/. */

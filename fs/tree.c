@@ -96,18 +96,9 @@ int tree_target(pid_t pid, struct target *ret)
         return 0;
 }
 
-/* For the root listing: one read of /proc/PID/stat, enough for the inode number and to
- * leave out kernel threads and zombies (three reads per process made `ls` slow). */
-int tree_listed(pid_t pid, struct node *ret)
+uint64_t tree_start_bits(uint64_t start_time)
 {
-        struct proc_stat st;
-
-        if (proc_stat_read(pid, &st) < 0 || st.state == 'Z' || st.state == 'X' ||
-            (st.flags & PROC_PF_KTHREAD))
-                return -ENOENT;
-        *ret = (struct node){.kind = NODE_PID, .pid = pid,
-                             .start = st.start_time & MASK(START_BITS)};
-        return 0;
+        return start_time & MASK(START_BITS);
 }
 
 int tree_target_of(const struct node *n, struct target *ret)

@@ -14,6 +14,13 @@ def start_time(pid):
         return int(f.read().rpartition(")")[2].split()[19])
 
 
+def listed_ino(m, pid):
+    for e in os.scandir(m.dir):
+        if e.name == str(pid):
+            return e.inode()
+    return None
+
+
 def spawn_with_pid(pid, old_start, tries=200):
     """Starts `sleep` with the given PID via ns_last_pid (root only); None if others race.
     Start times count clock ticks, so a process that got the PID back within the same
@@ -42,6 +49,9 @@ def main():
             check(len(first) > 0, "no memstats")
             old_start = start_time(pid)
             old_ino = os.fstat(dirfd).st_ino
+            # the root listing remembers what it read about each process: it must
+            # notice that the PID now belongs to someone else
+            check(listed_ino(m, pid) == old_ino, "listing and stat disagree on the inode")
             old.kill()
             old.wait()
             new = spawn_with_pid(pid, old_start)
@@ -53,7 +63,9 @@ def main():
             # a fresh path walk finds the new process
             fresh = memstats(read_file(m.path(pid, "memstats")).decode())
             check(fresh["VmSize"] > 0, "new process's memstats")
-            check(os.stat(m.path(pid)).st_ino != old_ino, "the reused PID got the old inode")
+            new_ino = os.stat(m.path(pid)).st_ino
+            check(new_ino != old_ino, "the reused PID got the old inode")
+            check(listed_ino(m, pid) == new_ino, "the listing kept the old process's inode")
             expect_errno(errno.ENOENT, os.fstat, dirfd)
             new.kill()
             new.wait()

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -215,7 +216,8 @@ static void test_live(void)
 {
         struct proc_status st;
         uint64_t mine, childs;
-        pid_t *pids, child;
+        struct proc_pid_entry *pids;
+        pid_t child;
         size_t n;
         int found = 0, sorted = 1, status_code;
 
@@ -243,9 +245,12 @@ static void test_live(void)
 
         CHECK(proc_list_pids(&pids, &n) == 0);
         for (size_t i = 0; i < n; i++) {
-                if (pids[i] == getpid())
-                        found = 1;
-                if (i > 0 && pids[i - 1] >= pids[i])
+                if (pids[i].pid == getpid()) {
+                        struct stat self;
+                        /* the inode is that of /proc/PID: how `ls` remembers a process */
+                        found = stat("/proc/self", &self) == 0 && pids[i].ino == self.st_ino;
+                }
+                if (i > 0 && pids[i - 1].pid >= pids[i].pid)
                         sorted = 0;
         }
         CHECK(found && sorted && n > 1);
