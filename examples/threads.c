@@ -120,6 +120,11 @@ static void wait_in_place(void)
                 nanosleep(&tick, NULL);
 }
 
+static void *end_at_once(void *arg)
+{
+        return arg;
+}
+
 int main(int argc, char **argv)
 {
         static const char *const kinds[] = { "condvar", "sleep", "pipe", "busy", "deep" };
@@ -147,6 +152,15 @@ int main(int argc, char **argv)
         /* "exit-main": the leader exits and stays a zombie while its threads live on */
         if (argc > 1 && strcmp(argv[1], "exit-main") == 0)
                 pthread_exit(NULL);
+        /* "spawn": the leader keeps starting threads that end at once, so threads are
+         * born while a collector stops the process */
+        if (argc > 1 && strcmp(argv[1], "spawn") == 0)
+                for (;;) {
+                        pthread_t t;
+
+                        if (pthread_create(&t, NULL, end_at_once, NULL) == 0)
+                                pthread_join(t, NULL);
+                }
         pthread_join(th[0], NULL);
         return 0;
 }

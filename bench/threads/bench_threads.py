@@ -2,8 +2,11 @@
 """Thread stacks: memprof's threads.txt against eu-stack and gdb on the same target.
 
 For each tool: total latency (wall time of the command) and the time the target spent
-stopped, seen from inside it: a ticker thread reads CLOCK_MONOTONIC in a tight loop and
-keeps the largest gap (bench/threads/stoptarget.c).  Tools run interleaved, RUNS times
+stopped, seen two ways.  From inside: a ticker thread reads CLOCK_MONOTONIC in a tight
+loop and keeps the largest gap (bench/threads/stoptarget.c); that includes every
+preemption, so it cannot go below the machine's scheduling noise.  From the kernel: the
+sched_switch tracepoint (tracefs, root) gives the time from the ticker leaving the CPU in
+a ptrace stop (state t) to its return, which is the stop alone.  Tools run interleaved, RUNS times
 each, with a pause between runs longer than memprofd's snapshot cache (1 s), so every
 cat really collects.  Medians are written to bench/threads/RESULTS-threads.md (not kept
 in git: bench/RESULTS.md holds the figures).
@@ -43,6 +46,66 @@ def machine():
     return "%s, %d cpus, %s %s, load %s" % (model, os.cpu_count(), platform.system(),
                                             platform.release(),
                                             open("/proc/loadavg").read().split()[0])
+
+
+TRACEFS = "/sys/kernel/tracing"
+
+
+class KernelStops:
+    """The ticker's ptrace stops, from the sched_switch tracepoint filtered on its tid."""
+
+    def __init__(self, tid):
+        self.tid = tid
+        ev = os.path.join(TRACEFS, "events", "sched", "sched_switch")
+        self.ok = os.access(os.path.join(ev, "enable"), os.W_OK)
+        if not self.ok:
+            return
+        self.write(os.path.join(ev, "filter"), "prev_pid == %d || next_pid == %d" % (tid, tid))
+        self.write(os.path.join(ev, "enable"), "1")
+        self.write(os.path.join(TRACEFS, "tracing_on"), "1")
+
+    @staticmethod
+    def write(path, text):
+        with open(path, "w") as f:
+            f.write(text)
+
+    def clear(self):
+        if self.ok:
+            self.write(os.path.join(TRACEFS, "trace"), "")
+
+    def longest_ms(self):
+        """The longest ptrace stop since clear(), in ms; None without tracefs."""
+        if not self.ok:
+            return None
+        out_at, longest = None, 0.0
+        with open(os.path.join(TRACEFS, "trace")) as f:
+            for line in f:
+                m = re.search(r" ([0-9]+\.[0-9]+): sched_switch: .*prev_pid=(\d+) .*"
+                              r"prev_state=(\S+) ==> .*next_pid=(\d+)", line)
+                if not m:
+                    continue
+                t = float(m.group(1))
+                if int(m.group(2)) == self.tid and "t" in m.group(3):
+                    out_at = t
+                elif int(m.group(4)) == self.tid and out_at is not None:
+                    longest = max(longest, (t - out_at) * 1e3)
+                    out_at = None
+        return longest
+
+    def close(self):
+        if self.ok:
+            ev = os.path.join(TRACEFS, "events", "sched", "sched_switch")
+            self.write(os.path.join(ev, "enable"), "0")
+            self.write(os.path.join(ev, "filter"), "0")
+            self.clear()
+
+
+def thread_named(pid, name):
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            if f.read().strip() == name:
+                return int(tid)
+    raise SystemExit("no thread %s in %d" % (name, pid))
 
 
 class Target:
@@ -89,7 +152,7 @@ def main():
     os.mkdir(mnt)
     d = subprocess.Popen([daemon, "-f", mnt], stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, env=env)
-    target = None
+    target = kstops = None
     try:
         deadline = time.time() + 20
         while not is_mounted(mnt):
@@ -97,6 +160,7 @@ def main():
                 raise SystemExit("memprofd did not mount")
             time.sleep(0.02)
         target = Target(exe)
+        kstops = KernelStops(thread_named(target.pid, "ticker"))
         pid = str(target.pid)
         tools = [("cat /memprof/PID/threads.txt", ["cat", os.path.join(mnt, pid, "threads.txt")])]
         if shutil.which("eu-stack"):
@@ -108,16 +172,21 @@ def main():
 
         lat = {name: [] for name, _ in tools}
         stop = {name: [] for name, _ in tools}
+        kstop = {name: [] for name, _ in tools}
         reported = []
         for run in range(args.runs):
             for name, cmd in tools:
                 time.sleep(1.1)  # past memprofd's 1 s snapshot cache
                 target.reset()
+                kstops.clear()
                 t0 = time.monotonic()
                 r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                    env=env)
                 t1 = time.monotonic()
                 gap = target.gap_ns()
+                k = kstops.longest_ms()
+                if k is not None:
+                    kstop[name].append(k)
                 if r.returncode != 0:
                     raise SystemExit("%s failed with %d" % (name, r.returncode))
                 lat[name].append((t1 - t0) * 1e3)
@@ -127,6 +196,8 @@ def main():
                     reported.append(float(m.group(1)))
             print("run %d/%d done" % (run + 1, args.runs), file=sys.stderr)
     finally:
+        if kstops:
+            kstops.close()
         if target:
             target.close()
         d.terminate()
@@ -148,13 +219,19 @@ def main():
         "(includes scheduling noise: see the `none` row); latency = wall time of the command.",
         "  Median of %d runs, tools interleaved, 1.1 s apart." % args.runs,
         "",
-        "| tool | latency median (ms) | stopped median (ms) | stopped max (ms) |",
-        "|---|---:|---:|---:|",
+        "- Kernel-seen stop = longest time the ticker spent off the CPU in a ptrace stop "
+        "(sched_switch tracepoint, prev_state t, to its next switch-in); `-` without tracefs.",
+        "",
+        "| tool | latency median (ms) | stopped median (ms) | stopped max (ms) "
+        "| kernel-seen stop median (ms) | kernel-seen stop max (ms) |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for name, _ in tools:
-        lines.append("| %s | %.2f | %.3f | %.3f |" % (name, statistics.median(lat[name]),
-                                                     statistics.median(stop[name]),
-                                                     max(stop[name])))
+        ks = kstop[name]
+        lines.append("| %s | %.2f | %.3f | %.3f | %s | %s |" % (
+            name, statistics.median(lat[name]), statistics.median(stop[name]),
+            max(stop[name]), "%.3f" % statistics.median(ks) if ks else "-",
+            "%.3f" % max(ks) if ks else "-"))
     if reported:
         lines += ["", "memprofd's own figure (threads.txt header, INTERRUPT to last DETACH): "
                   "median %.3f ms, max %.3f ms." % (statistics.median(reported), max(reported))]

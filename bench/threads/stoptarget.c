@@ -3,6 +3,7 @@
  * process, the ticker is stopped too, so the gap is the stop.  Other threads block in a
  * few nested calls so that each tool has stacks to unwind.
  * stdin commands: 'r' resets the largest gap, 'g' prints it in ns. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -79,6 +80,7 @@ int main(void)
                         return 1;
         if (pthread_create(&t, NULL, ticker, NULL) != 0)
                 return 1;
+        pthread_setname_np(t, "ticker"); /* bench_threads.py finds it by name */
         printf("ready\n");
         fflush(stdout);
         while ((c = getchar()) != EOF) {

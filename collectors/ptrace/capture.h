@@ -32,6 +32,7 @@ struct thread_capture {
         int error;             /* 0, or why there is no stack: -ESRCH gone, ... */
         bool seized;           /* ours: must reach a stop and be detached */
         bool stopped;          /* in a ptrace-stop now */
+        bool pending;          /* interrupted, its stop not waited for yet */
         int resume_signal;     /* a signal it was about to take: re-injected at detach */
         int64_t interrupt_ns, detach_ns;
         bool have_regs;

@@ -2,11 +2,15 @@
  * Every request for a thread is made by the calling thread, which is its tracer.  Never
  * PTRACE_O_EXITKILL: if we die the kernel detaches and the target runs on. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "seize.h"
 #include "task.h"
@@ -79,10 +83,25 @@ static int seize_one(pid_t pid, struct thread_capture *t)
                 return -errno;
         }
         t->seized = true;
-        t->interrupt_ns = capture_now_ns();
-        /* Failing only for a thread already exiting; the wait then sees its exit. */
-        (void)ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL);
         return 0;
+}
+
+/* A stop is microseconds away once interrupted, and the thread pays for every one of
+ * them until we let it go: polling for a while saves our own wake-up from a blocking
+ * wait, tens of microseconds on a virtual machine. */
+#define WAIT_POLL_NS 200000
+
+static pid_t wait_tid(pid_t tid, int *status)
+{
+        int64_t until = capture_now_ns() + WAIT_POLL_NS;
+
+        for (;;) {
+                pid_t r = waitpid(tid, status, __WALL | WNOHANG);
+
+                if (r != 0 || capture_now_ns() > until)
+                        return r != 0 ? r : waitpid(tid, status, __WALL);
+                __builtin_ia32_pause();
+        }
 }
 
 /* Waits until a seized thread is in a ptrace-stop, or gone. */
@@ -92,7 +111,7 @@ static void wait_stop(struct thread_capture *t)
                 int status;
                 unsigned event;
 
-                if (waitpid(t->tid, &status, __WALL) < 0) {
+                if (wait_tid(t->tid, &status) < 0) {
                         if (errno == EINTR)
                                 continue;
                         /* ECHILD: its id was taken over by an exec in another thread */
@@ -117,8 +136,45 @@ static void wait_stop(struct thread_capture *t)
         t->error = -ESRCH;
 }
 
-/* One pass: seize every thread not in the set yet; *ret_added says how many. */
-static int stop_pass(pid_t pid, struct stop_set *set, size_t *ret_added)
+static void interrupt_one(struct thread_capture *t)
+{
+        t->interrupt_ns = capture_now_ns();
+        /* Failing only for a thread already exiting; the wait then sees its exit. */
+        (void)ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL);
+}
+
+static bool is_running(const struct thread_capture *t)
+{
+        return t->stat.state == 'R';
+}
+
+/* Interrupts the seized threads from `first` on that are not stopped yet and match
+ * `running` (or all, when all is set), then waits for their stops.  The leader is
+ * waited for last: if the process is killed meanwhile, its death is only reported once
+ * we have reaped every other traced thread. */
+static void stop_some(struct stop_set *set, size_t first, bool all, bool running)
+{
+        for (size_t i = first; i < set->n; i++) {
+                struct thread_capture *t = &set->threads[i];
+
+                t->pending = t->seized && !t->stopped && (all || is_running(t) == running);
+                if (t->pending)
+                        interrupt_one(t);
+        }
+        for (int leader = 0; leader < 2; leader++)
+                for (size_t i = first; i < set->n; i++) {
+                        struct thread_capture *t = &set->threads[i];
+
+                        if (t->pending && (t->tid == set->pid) == leader) {
+                                wait_stop(t);
+                                t->pending = false;
+                        }
+                }
+}
+
+/* One pass: seize every thread not in the set yet and stop those that are not running
+ * (or all of them, when all is set); *ret_added says how many were new. */
+static int stop_pass(pid_t pid, struct stop_set *set, bool all, size_t *ret_added)
 {
         size_t sorted = set->n, first = set->n, ntids = 0;
         pid_t *tids = NULL;
@@ -149,36 +205,66 @@ static int stop_pass(pid_t pid, struct stop_set *set, size_t *ret_added)
         for (size_t i = first; i < set->n && r == 0; i++)
                 if (set->threads[i].error == 0)
                         r = seize_one(pid, &set->threads[i]);
-        /* Even after a failure: whoever was seized must reach a stop to be detached.  The
-         * leader last: if the process is killed meanwhile, its death is only reported once
-         * we have reaped every other traced thread. */
-        for (size_t i = first; i < set->n; i++)
-                if (set->threads[i].seized && set->threads[i].tid != pid)
-                        wait_stop(&set->threads[i]);
-        for (size_t i = first; i < set->n; i++)
-                if (set->threads[i].seized && set->threads[i].tid == pid)
-                        wait_stop(&set->threads[i]);
+        /* Even after a failure: whoever was seized must reach a stop to be detached. */
+        stop_some(set, first, all || r < 0, false);
         qsort(set->threads, set->n, sizeof(*set->threads), cmp_capture);
         if (r == 0)
                 *ret_added = set->n - first;
         return r;
 }
 
+/* Whether every thread the process has is stopped by us: /proc/PID/task counts the
+ * process's threads in its link count (2 + threads), one fstat instead of a listing. */
+static bool all_stopped(const struct stop_set *set, int task_fd)
+{
+        struct stat st;
+        size_t stopped = 0;
+
+        for (size_t i = 0; i < set->n; i++)
+                stopped += set->threads[i].stopped;
+        return task_fd >= 0 && fstat(task_fd, &st) == 0 && st.st_nlink >= 2 &&
+               st.st_nlink - 2 == stopped;
+}
+
+/*
+ * The threads are stopped together, so the stacks are one instant, but not all for the
+ * same time: a thread asleep in the kernel loses nothing by being stopped, a running
+ * one loses every microsecond.  So every thread is seized first (that costs the target
+ * nothing) and the sleeping ones are stopped, listing again until no new thread shows
+ * up; only then are the running ones interrupted.  A running thread may have started
+ * another meanwhile: /proc/PID/task's link count tells, without a listing, and only
+ * then is the process listed again.
+ */
 int stop_set_stop_all(pid_t pid, struct stop_set *set)
 {
-        int r = 0;
+        bool running_stopped = false;
+        char path[48];
+        int r = 0, task_fd;
 
         *set = (struct stop_set){ .pid = pid };
+        snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+        task_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         for (int pass = 0; pass < STOP_MAX_PASSES; pass++) {
                 size_t added = 0;
 
-                r = stop_pass(pid, set, &added);
+                r = stop_pass(pid, set, running_stopped, &added);
                 if (r == -ENOENT && set->n > 0)
                         r = 0; /* the whole process went away after the first listing */
-                if (r < 0 || added == 0)
+                if (r < 0)
+                        break;
+                if (added > 0)
+                        continue;
+                if (running_stopped)
+                        break; /* listed with everything stopped: nothing new */
+                stop_some(set, 0, false, true);
+                running_stopped = true;
+                if (all_stopped(set, task_fd))
                         break;
         }
+        if (task_fd >= 0)
+                close(task_fd);
         if (r < 0) {
+                stop_some(set, 0, true, false); /* a seized thread detaches from a stop */
                 stop_set_detach_all(set);
                 stop_set_clear(set);
                 return r;
@@ -193,7 +279,7 @@ static void reap(struct thread_capture *t)
         for (;;) {
                 int status;
 
-                if (waitpid(t->tid, &status, __WALL) < 0) {
+                if (wait_tid(t->tid, &status) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return;

@@ -97,22 +97,29 @@ static void load_bias(struct target *t)
         if (eh.e_type != ET_DYN)
                 return;
         CHECK(realpath(t->exe, real));
-        /* the mappings of the last thread: a zombie leader's own maps file is empty */
-        snprintf(path, sizeof(path), "/proc/%d/task/%d/maps", (int)t->pid, (int)last_tid(t->pid));
-        f = fopen(path, "re");
-        CHECK(f);
-        while (fgets(line, sizeof(line), f)) {
-                unsigned long long start, off;
-                char file[4096] = "";
+        /* the leader's mappings; a zombie leader's own maps file is empty, then those of
+         * the last thread (which a process that keeps starting threads may have ended) */
+        for (int tries = 0; tries < 100 && t->load_bias == 0; tries++) {
+                pid_t tid = tries == 0 ? t->pid : last_tid(t->pid);
 
-                if (sscanf(line, "%llx-%*x %*s %llx %*s %*d %4095s", &start, &off, file) < 2)
+                snprintf(path, sizeof(path), "/proc/%d/task/%d/maps", (int)t->pid, (int)tid);
+                f = fopen(path, "re");
+                if (!f)
                         continue;
-                if (off == 0 && strcmp(file, real) == 0) {
-                        t->load_bias = start;
-                        break;
+                while (fgets(line, sizeof(line), f)) {
+                        unsigned long long start, off;
+                        char file[4096] = "";
+
+                        if (sscanf(line, "%llx-%*x %*s %llx %*s %*d %4095s", &start, &off,
+                                   file) < 2)
+                                continue;
+                        if (off == 0 && strcmp(file, real) == 0) {
+                                t->load_bias = start;
+                                break;
+                        }
                 }
+                fclose(f);
         }
-        fclose(f);
         CHECK(t->load_bias != 0);
 }
 
@@ -254,6 +261,8 @@ bool target_free_running(pid_t pid, bool allow_stopped)
                 if (tid <= 0)
                         continue;
                 st = thread_state(pid, tid);
+                if (st == 0 && thread_tracer(pid, tid) < 0)
+                        continue; /* ended since the listing */
                 if (thread_tracer(pid, tid) != 0 || st == 't' || (!allow_stopped && st == 'T')) {
                         fprintf(stderr, "thread %d: state %c tracer %d\n", (int)tid, st,
                                 (int)thread_tracer(pid, tid));

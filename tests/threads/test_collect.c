@@ -188,6 +188,31 @@ static void test_zombie_leader(void)
         target_stop(&t);
 }
 
+/* Threads born while the collection stops the process: every collection succeeds with
+ * the long-lived threads as they are, and leaves no thread traced or stopped. */
+static void test_threads_born_meanwhile(void)
+{
+        struct thread_snapshot *s = NULL;
+        struct target t;
+
+        target_start(&t, example, "spawn");
+        for (int i = 0; i < 300; i++) {
+                bool leader = false;
+
+                CHECK(threads_collect(t.pid, &s) == 0);
+                for (size_t j = 0; j < s->nthreads; j++)
+                        leader |= s->threads[j].tid == t.pid && s->threads[j].nframes > 0;
+                CHECK(s->nthreads >= 6 && leader);
+                /* back-to-back stops restart their system calls: R for a moment */
+                check_thread(&t, s, "mp-sleep", "sleep_in_nanosleep", "SR");
+                check_thread(&t, s, "mp-deep", "block_at_bottom", "SR");
+                thread_snapshot_free(s);
+        }
+        CHECK(target_free_running(t.pid, false));
+        CHECK(target_spinning(&t));
+        target_stop(&t);
+}
+
 /* A collector killed at any point leaves the target running: the kernel detaches. */
 static void test_collector_killed(void)
 {
@@ -257,6 +282,7 @@ int main(int argc, char **argv)
         test_traced_is_busy(true);
         test_traced_is_busy(false);
         test_zombie_leader();
+        test_threads_born_meanwhile();
         test_collector_killed();
         target_kill_all();
         printf("ok\n");
