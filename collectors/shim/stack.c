@@ -1,6 +1,7 @@
 /* Capturing the stack of a sampled allocation with libunwind's local unwinder, with this
  * library's own frames cut so the top frame is the caller of malloc. */
 #define UNW_LOCAL_ONLY
+#include <dlfcn.h>
 #include <errno.h>
 #include <libunwind.h>
 #include <link.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "shim.h"
+#include "unwind.h"
 
 struct range {
         uintptr_t probe, lo, hi;
@@ -121,25 +123,52 @@ __attribute__((visibility("default"))) long syscall(long n, ...)
         return raw_syscall(n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-/* Never allocates itself; if libunwind does (its caches), the recursion guard the
- * caller holds makes those allocations count without being sampled.  Every frame in
- * this library is dropped: the leading ones (malloc and the slow path) and the
- * pthread_create wrappers at the bottom of each thread's stack. */
+/* The unwind rules this library caches name code that dlclose may unmap. */
+__attribute__((visibility("default"))) int dlclose(void *handle)
+{
+        static int (*real)(void *);
+        int (*fn)(void *) = __atomic_load_n(&real, __ATOMIC_RELAXED);
+
+        if (!fn) {
+                fn = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+                if (!fn)
+                        return -1;
+                __atomic_store_n(&real, fn, __ATOMIC_RELAXED);
+        }
+        int r = fn(handle);
+        int saved = errno;
+        mp_unwind_forget();
+        errno = saved;
+        return r;
+}
+
+/* Our own unwinder (unwind.c) first, a few loads per frame once it has seen the code;
+ * libunwind for the frames it leaves (signal frames, DWARF expressions, code without
+ * unwind tables).  Never allocates itself; if libunwind does (its caches), the
+ * recursion guard the caller holds makes those allocations count without being
+ * sampled.  Every frame in this library is dropped: the leading ones (malloc and the
+ * slow path) and the pthread_create wrappers at the bottom of each thread's stack. */
 uint32_t mp_stack_capture(uint64_t *pcs, uint32_t max)
 {
-        void *buf[MP_MAX_DEPTH + 8];
+        uint64_t buf[MP_MAX_DEPTH + 8];
         int saved = errno;
 
-        capturing = true;
-        int n = unw_backtrace(buf, MP_MAX_DEPTH + 8);
-        capturing = false;
+        int n = mp_unwind(buf, MP_MAX_DEPTH + 8);
+        if (n < 0) {
+                capturing = true;
+                n = unw_backtrace((void **)buf, MP_MAX_DEPTH + 8);
+                capturing = false;
+        }
         errno = saved;
+        uintptr_t lo = mp.text_lo, span = mp.text_hi - mp.text_lo;
         uint32_t depth = 0;
-        for (int i = 0; i < n && depth < max; i++) {
+        if ((uint32_t)n > max + 8)
+                n = (int)max + 8;
+        for (int i = 0; i < n; i++) { /* branch-free: ours are a handful */
                 uintptr_t pc = (uintptr_t)buf[i];
-                if (pc >= mp.text_lo && pc < mp.text_hi)
-                        continue;
-                pcs[depth++] = pc;
+
+                pcs[depth < max ? depth : max - 1] = pc;
+                depth += pc - lo >= span && depth < max;
         }
         return depth;
 }

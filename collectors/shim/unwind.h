@@ -1,0 +1,18 @@
+/* The shim's own unwinder for the common case: .eh_frame rules, cached per return
+ * address, applied to the current thread's stack. */
+#pragma once
+
+#include <stdint.h>
+
+/*
+ * Return addresses of the calling thread, innermost first, starting with the caller of
+ * mp_unwind (the same frames as libunwind's unw_backtrace).  Returns how many, or -1 when
+ * a frame needs more than this unwinder knows (a signal frame, a DWARF expression, a CFA
+ * in another register, code without unwind tables, a stack it cannot bound): the caller
+ * then asks libunwind.  Never allocates, never takes a lock, reads no memory outside the
+ * thread's stack and the loaded objects' unwind tables.
+ */
+__attribute__((visibility("hidden"))) int mp_unwind(uint64_t *pcs, int max);
+
+/* Forgets every cached rule: code may be unmapped and other code mapped in its place. */
+__attribute__((visibility("hidden"))) void mp_unwind_forget(void);

@@ -1,0 +1,153 @@
+/* The shim's unwinder against libunwind's unw_backtrace, frame for frame, from stacks of
+ * many shapes: deep and varied call chains, frames that address their CFA through RBP
+ * (alloca), huge frames, recursion, threads, and a signal handler (which it must hand
+ * back to libunwind).  Built twice, with and without frame pointers. */
+#define UNW_LOCAL_ONLY
+#include <alloca.h>
+#include <libunwind.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unwind.h"
+
+#define MAX 256
+
+static volatile int checks, fallbacks; /* the signal handler counts too */
+
+#define CHECK(cond)                                                                        \
+        do {                                                                               \
+                if (!(cond)) {                                                             \
+                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,  \
+                                #cond);                                                    \
+                        exit(1);                                                           \
+                }                                                                          \
+        } while (0)
+
+/* Both unwinders from the same frame.  Entry 0 is each call's own return address; from
+ * entry 1 on, the frames must be the same.  Returns mp_unwind's count (-1: libunwind's
+ * turn). */
+__attribute__((noinline)) static int compare(void)
+{
+        void *ref[MAX];
+        uint64_t mine[MAX];
+        int nref = unw_backtrace(ref, MAX);
+        int n = mp_unwind(mine, MAX);
+
+        if (n < 0) {
+                fallbacks++;
+                return n;
+        }
+        if (n != nref) {
+                fprintf(stderr, "mp_unwind %d frames, unw_backtrace %d\n", n, nref);
+                for (int i = 0; i < (n > nref ? n : nref); i++)
+                        fprintf(stderr, "  #%d %#lx %p\n", i, i < n ? (unsigned long)mine[i] : 0ul,
+                                i < nref ? ref[i] : NULL);
+        }
+        CHECK(n == nref);
+        for (int i = 1; i < n; i++)
+                CHECK(mine[i] == (uint64_t)(uintptr_t)ref[i]);
+        checks++;
+        return n;
+}
+
+static volatile int sink;
+typedef int chain_fn(int depth, unsigned path);
+static chain_fn *const chain[4];
+
+/* A chain of calls whose shape depends on `path`: plain frames, alloca frames (CFA in
+ * RBP even without frame pointers), frames with a big array, all interleaved. */
+__attribute__((noinline)) static int plain(int depth, unsigned path)
+{
+        volatile int keep = depth;
+
+        if (depth == 0)
+                return compare();
+        keep += chain[path & 3](depth - 1, path >> 2 | path << 30);
+        return keep;
+}
+
+__attribute__((noinline)) static int dynamic(int depth, unsigned path)
+{
+        volatile char *buf = alloca(16 + (depth & 7) * 24);
+
+        buf[0] = (char)depth;
+        if (depth == 0)
+                return compare() + buf[0];
+        return chain[path & 3](depth - 1, path >> 2 | path << 30) + buf[0];
+}
+
+__attribute__((noinline)) static int big(int depth, unsigned path)
+{
+        volatile char buf[70000];
+
+        buf[0] = (char)depth;
+        buf[sizeof(buf) - 1] = 1;
+        if (depth == 0)
+                return compare() + buf[0];
+        return chain[path & 3](depth - 1, path >> 2 | path << 30) + buf[sizeof(buf) - 1];
+}
+
+__attribute__((noinline)) static int many_args(int depth, unsigned path)
+{
+        volatile long a = depth, b = path, c = a * b, d = a ^ b, e = c + d;
+
+        if (depth == 0)
+                return compare() + (int)(a + b + c + d + e);
+        return chain[path & 3](depth - 1, path * 2654435761u) + (int)(e & 1);
+}
+
+static chain_fn *const chain[4] = { plain, dynamic, big, many_args };
+
+static void shapes(void)
+{
+        for (unsigned path = 0; path < 200; path++)
+                for (int depth = 0; depth < 40; depth += 7)
+                        sink += chain[path & 3](depth, path * 0x9e3779b9u);
+}
+
+static void *thread_main(void *arg)
+{
+        (void)arg;
+        shapes();
+        return NULL;
+}
+
+static volatile int handler_result;
+
+static void handler(int sig)
+{
+        (void)sig;
+        handler_result = compare();
+}
+
+int main(void)
+{
+        pthread_t t;
+        int before;
+
+        shapes();
+        CHECK(fallbacks == 0 && checks > 1000);
+        /* again, from the cache */
+        shapes();
+        CHECK(fallbacks == 0);
+
+        CHECK(pthread_create(&t, NULL, thread_main, NULL) == 0);
+        CHECK(pthread_join(t, NULL) == 0);
+        CHECK(fallbacks == 0);
+
+        /* a signal frame is libunwind's job */
+        before = fallbacks;
+        signal(SIGUSR1, handler);
+        raise(SIGUSR1);
+        CHECK(handler_result == -1 && fallbacks == before + 1);
+
+        /* forgetting the cache changes nothing but the cost */
+        mp_unwind_forget();
+        shapes();
+        CHECK(fallbacks == before + 1);
+        printf("ok: %d stacks compared\n", checks);
+        return 0;
+}
