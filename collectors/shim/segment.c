@@ -11,9 +11,6 @@
 #include "shim.h"
 
 struct mp_state mp = { .live_free = UINT32_MAX };
-/* Held for a few hundred instructions at a time (table updates, never unwinding or the
- * allocator): spinning a little before sleeping beats a futex round trip. */
-pthread_mutex_t mp_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 
 struct geometry {
         uint32_t slots, stacks, frames, buckets, live, addrs;
@@ -267,12 +264,12 @@ static uint64_t parse_rate(const char *s)
 
 static void fork_prepare(void)
 {
-        pthread_mutex_lock(&mp_lock);
+        mp_lock_take();
 }
 
 static void fork_parent(void)
 {
-        pthread_mutex_unlock(&mp_lock);
+        mp_lock_release();
 }
 
 /* The child: one thread, a copy of the parent's memory.  It drops the parent's segment
@@ -285,7 +282,7 @@ static void fork_parent(void)
  * indices name the parent's segment: they are dropped (zero pages again). */
 static void fork_child(void)
 {
-        mp_lock = (pthread_mutex_t)PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+        mp_lock = 0; /* the only thread now: whoever held it in the parent is not here */
         if (mp.mode != MP_READY)
                 return;
         int saved = errno;
@@ -335,10 +332,10 @@ void mp_ensure(void)
                 return; /* too early in start-up to read MEMPROF_RATE: keep counting */
         int saved = errno;
         mp_tls_guard++;
-        pthread_mutex_lock(&mp_lock);
+        mp_lock_take();
         if (mp.mode == MP_UNINIT)
                 init_locked();
-        pthread_mutex_unlock(&mp_lock);
+        mp_lock_release();
         mp_tls_guard--;
         errno = saved;
 }

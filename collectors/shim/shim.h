@@ -92,7 +92,33 @@ struct mp_state {
         bool key_ok;
 };
 extern struct mp_state mp MP_HIDDEN;
-extern pthread_mutex_t mp_lock MP_HIDDEN;
+
+/*
+ * mp_lock guards the tables (table.c), slot handout (thread.c) and start-up.  It is
+ * held for a few hundred instructions at a time, never across unwinding or the
+ * allocator, but at MEMPROF_RATE=1 every allocation and free takes it: so a futex lock
+ * that spins a while before it sleeps (glibc's mutex slept tens of thousands of times
+ * a second between two busy threads) and costs a compare-and-swap when free.
+ */
+#define MP_LOCK_SPINS 200
+extern uint32_t mp_lock MP_HIDDEN;
+MP_HIDDEN void mp_lock_slow(uint32_t *l);
+MP_HIDDEN void mp_unlock_wake(uint32_t *l);
+
+static inline void mp_lock_take(void)
+{
+        uint32_t c = 0;
+
+        if (!__atomic_compare_exchange_n(&mp_lock, &c, 1, false, __ATOMIC_ACQUIRE,
+                                         __ATOMIC_RELAXED))
+                mp_lock_slow(&mp_lock);
+}
+
+static inline void mp_lock_release(void)
+{
+        if (__atomic_exchange_n(&mp_lock, 0, __ATOMIC_RELEASE) == 2)
+                mp_unlock_wake(&mp_lock);
+}
 
 extern __thread struct mp_thread_slot *mp_tls_slot MP_HIDDEN;
 extern __thread int mp_tls_guard MP_HIDDEN;

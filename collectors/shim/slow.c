@@ -207,7 +207,7 @@ void *mp_sample_alloc(size_t size, size_t align, bool zero)
          * free may not read without knowing it is there */
         bool indexed = sparse || (!mp.glibc && ((uintptr_t)p & 0xff0) == 0);
         uint32_t live;
-        pthread_mutex_lock(&mp_lock);
+        mp_lock_take();
         int r = depth ? mp_table_record(pcs, depth, hash, size, &live) : -ENOSPC;
         if (r == 0 && indexed && !mp_addr_add((uintptr_t)p, live)) {
                 mp_table_abort(live); /* no room to recognise it on free */
@@ -215,7 +215,7 @@ void *mp_sample_alloc(size_t size, size_t align, bool zero)
         }
         if (r < 0) {
                 __atomic_fetch_add(&mp.hdr->lost_samples, 1, __ATOMIC_RELAXED);
-                pthread_mutex_unlock(&mp_lock);
+                mp_lock_release();
                 mp_tls_guard = 0;
                 mp_real.free(base);
                 goto plain;
@@ -228,7 +228,7 @@ void *mp_sample_alloc(size_t size, size_t align, bool zero)
                 h->check = mp_obj_check((uintptr_t)p, live, (uint32_t)offset);
         }
         mp_table_commit(live, p, sparse ? (uint32_t)offset : 0);
-        pthread_mutex_unlock(&mp_lock);
+        mp_lock_release();
         mp_tls_guard = 0;
         errno = after;
         return p;
@@ -279,7 +279,7 @@ void mp_free_sampled_obj(void *p)
         }
         int saved = errno;
         mp_tls_guard++; /* a handler's malloc must not wait for the lock we hold */
-        pthread_mutex_lock(&mp_lock);
+        mp_lock_take();
         if (sparse) {
                 live = mp_addr_find((uintptr_t)p);
                 if (live != MP_LIVE_NONE)
@@ -290,7 +290,7 @@ void mp_free_sampled_obj(void *p)
                         mp_addr_del((uintptr_t)p); /* before the release clears live[].ptr */
                 (void)mp_table_release(live, p);
         }
-        pthread_mutex_unlock(&mp_lock);
+        mp_lock_release();
         mp_tls_guard--;
         mp_count_free();
         errno = saved;

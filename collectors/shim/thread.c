@@ -64,7 +64,7 @@ void mp_thread_attach(void)
         if (mp.mode != MP_READY || mp_tls_slot != &mp_sentinel)
                 return;
         int saved = errno;
-        pthread_mutex_lock(&mp_lock);
+        mp_lock_take();
         /* frees that slotless threads counted on the sentinel (not atomically: rare) */
         uint64_t stray = __atomic_exchange_n(&mp_sentinel.frees, 0, __ATOMIC_RELAXED);
         __atomic_fetch_add(&mp.hdr->retired_frees, stray, __ATOMIC_RELAXED);
@@ -76,7 +76,7 @@ void mp_thread_attach(void)
                         s->rng = mp_seed();
                 mp_slot_reset(s);
         }
-        pthread_mutex_unlock(&mp_lock);
+        mp_lock_release();
         if (s) {
                 mp_tls_slot = s;
                 if (mp.key_ok)
