@@ -153,22 +153,22 @@ uint32_t mp_stack_capture(uint64_t *pcs, uint32_t max)
         uint64_t buf[MP_MAX_DEPTH + 8];
         int saved = errno;
 
-        int n = mp_unwind(buf, MP_MAX_DEPTH + 8);
-        if (n < 0) {
-                capturing = true;
-                n = unw_backtrace((void **)buf, MP_MAX_DEPTH + 8);
-                capturing = false;
+        int n = mp_unwind(pcs, (int)max, mp.text_lo, mp.text_hi);
+        if (n >= 0) {
+                errno = saved;
+                return (uint32_t)n;
         }
+        capturing = true;
+        n = unw_backtrace((void **)buf, MP_MAX_DEPTH + 8);
+        capturing = false;
         errno = saved;
         uintptr_t lo = mp.text_lo, span = mp.text_hi - mp.text_lo;
         uint32_t depth = 0;
-        if ((uint32_t)n > max + 8)
-                n = (int)max + 8;
-        for (int i = 0; i < n; i++) { /* branch-free: ours are a handful */
+        for (int i = 0; i < n && depth < max; i++) {
                 uintptr_t pc = (uintptr_t)buf[i];
 
-                pcs[depth < max ? depth : max - 1] = pc;
-                depth += pc - lo >= span && depth < max;
+                if (pc - lo >= span)
+                        pcs[depth++] = pc;
         }
         return depth;
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "shim.h"
+#include "unwind.h"
 
 struct mp_thread_slot mp_sentinel __attribute__((aligned(64))) = {
         .countdown = MP_SENTINEL_COUNTDOWN,
@@ -22,6 +23,7 @@ static void thread_exit(void *arg)
 {
         struct mp_thread_slot *s = arg;
         __atomic_or_fetch(&s->flags, MP_SLOT_EXITED, __ATOMIC_RELEASE);
+        mp_unwind_thread_end();
 }
 
 void mp_thread_init_key(void)

@@ -1,42 +1,20 @@
-/* The shim's own unwinder (see unwind.h): the .eh_frame_hdr search table, the CIE/FDE
- * call-frame program evaluated for the three registers an x86-64 return-address walk
- * needs (CFA, RBP, the return address), and a lock-free cache of the outcome per code
- * address, so that a stack seen before costs a few loads per frame. */
+/* The shim's own unwinder (see unwind.h): rules from .eh_frame (cfi.c) cached
+ * lock-free per code address, a walk up the thread's stack, and a memo of whole stacks
+ * that replays a stack seen before by checking the words the walk read. */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
 
+#include "cfi.h"
 #include "unwind.h"
 
 #if defined(__x86_64__) && defined(DLFO_STRUCT_HAS_EH_DBASE)
 
-/*
- * A rule, packed in 64 bits so that the cache can hold it lock-free:
- *   bit   0      always set, so that no rule is 0
- *   bit   1      CFA is RBP + offset (else RSP + offset)
- *   bit   2      the caller's RBP is saved at CFA + RBP offset (else RBP is unchanged)
- *   bit   3      outermost frame: the return address is undefined
- *   bit   4      this unwinder cannot do the frame: libunwind must
- *   bits 16..31  RBP offset (signed)
- *   bits 32..63  CFA offset (signed)
- * The return address is always at CFA - 8 (anything else is bit 4).
- */
-#define R_VALID UINT64_C(1)
-#define R_CFA_RBP UINT64_C(2)
-#define R_RBP_SAVED UINT64_C(4)
-#define R_OUTERMOST UINT64_C(8)
-#define R_UNSUPPORTED UINT64_C(16)
-#define R_RBP_SHIFT 16
-#define R_CFA_SHIFT 32
-
-/* DWARF register numbers on x86-64 */
-#define REG_RBP 6
-#define REG_RSP 7
-
-#define MAX_FRAMES 512
 #define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
 
 /*
  * The cache: rules indexed by code address, two slots per address (a program's hot
@@ -45,6 +23,8 @@
  * first; a reader that catches a slot half rewritten finds pc ^ rule wrong and takes
  * a miss.  256 KiB of zero pages until used.
  */
+static uint32_t rules_gen; /* memos made with rules mp_unwind_forget dropped are stale */
+
 #define CACHE_BITS 14
 static struct slot {
         uint64_t key, rule;
@@ -57,430 +37,11 @@ static struct slot *slot_of(uint64_t pc)
 
 void mp_unwind_forget(void)
 {
+        __atomic_fetch_add(&rules_gen, 1, __ATOMIC_RELAXED);
         for (size_t i = 0; i < sizeof(cache) / sizeof(cache[0]); i++) {
                 __atomic_store_n(&cache[i].rule, 0, __ATOMIC_RELAXED);
                 __atomic_store_n(&cache[i].key, 0, __ATOMIC_RELAXED);
         }
-}
-
-/* ---- reading the tables, bounded by the object's mapping ---- */
-
-struct reader {
-        const uint8_t *p, *end;
-        bool bad;
-};
-
-static uint64_t read_n(struct reader *r, size_t n)
-{
-        uint64_t v = 0;
-
-        if (r->bad || (size_t)(r->end - r->p) < n) {
-                r->bad = true;
-                return 0;
-        }
-        memcpy(&v, r->p, n); /* little-endian */
-        r->p += n;
-        return v;
-}
-
-static uint64_t read_uleb(struct reader *r)
-{
-        uint64_t v = 0;
-
-        for (unsigned shift = 0; shift < 64; shift += 7) {
-                uint8_t b = (uint8_t)read_n(r, 1);
-
-                v |= (uint64_t)(b & 0x7f) << shift;
-                if (!(b & 0x80))
-                        return v;
-        }
-        r->bad = true;
-        return 0;
-}
-
-static int64_t read_sleb(struct reader *r)
-{
-        uint64_t v = 0;
-        unsigned shift = 0;
-        uint8_t b;
-
-        do {
-                b = (uint8_t)read_n(r, 1);
-                if (shift < 64)
-                        v |= (uint64_t)(b & 0x7f) << shift;
-                shift += 7;
-        } while ((b & 0x80) && !r->bad && shift < 70);
-        if (shift < 64 && (b & 0x40))
-                v |= ~UINT64_C(0) << shift;
-        return (int64_t)v;
-}
-
-/* A DW_EH_PE-encoded pointer.  Indirect ones are only skipped (their value unused). */
-static uint64_t read_encoded(struct reader *r, uint8_t enc, uint64_t datarel)
-{
-        uint64_t at = (uint64_t)(uintptr_t)r->p, v;
-
-        switch (enc & 0x0f) {
-        case 0x00: v = read_n(r, 8); break;
-        case 0x01: v = read_uleb(r); break;
-        case 0x02: v = read_n(r, 2); break;
-        case 0x03: v = read_n(r, 4); break;
-        case 0x04: v = read_n(r, 8); break;
-        case 0x09: v = (uint64_t)read_sleb(r); break;
-        case 0x0a: v = (uint64_t)(int64_t)(int16_t)read_n(r, 2); break;
-        case 0x0b: v = (uint64_t)(int64_t)(int32_t)read_n(r, 4); break;
-        case 0x0c: v = read_n(r, 8); break;
-        default: r->bad = true; return 0;
-        }
-        switch (enc & 0x70) {
-        case 0x00: return v;
-        case 0x10: return v + at;
-        case 0x30: return v + datarel;
-        default: r->bad = true; return 0;
-        }
-}
-
-/* ---- CIE and FDE ---- */
-
-struct cie {
-        uint64_t code_align;
-        int64_t data_align;
-        uint64_t ra_reg;
-        uint8_t fde_enc;
-        bool has_z, signal;
-        const uint8_t *insns, *end;
-};
-
-static bool parse_cie(const uint8_t *at, const uint8_t *limit, struct cie *c)
-{
-        struct reader r = { at, limit, false };
-        char aug[8];
-        size_t naug = 0;
-        uint64_t len = read_n(&r, 4);
-
-        if (r.bad || len == 0 || len == 0xffffffff || len > (uint64_t)(limit - r.p))
-                return false;
-        r.end = r.p + len;
-        if (read_n(&r, 4) != 0)
-                return false; /* not a CIE */
-        uint8_t version = (uint8_t)read_n(&r, 1);
-        if (version != 1 && version != 3)
-                return false;
-        for (;;) {
-                char ch = (char)read_n(&r, 1);
-
-                if (r.bad || naug == sizeof(aug))
-                        return false;
-                aug[naug++] = ch;
-                if (!ch)
-                        break;
-        }
-        *c = (struct cie){ .fde_enc = 0, .end = r.end };
-        c->code_align = read_uleb(&r);
-        c->data_align = read_sleb(&r);
-        c->ra_reg = version == 1 ? read_n(&r, 1) : read_uleb(&r);
-        if (aug[0] == 'z') {
-                uint64_t alen = read_uleb(&r);
-                const uint8_t *aend;
-
-                if (r.bad || alen > (uint64_t)(r.end - r.p))
-                        return false;
-                aend = r.p + alen;
-                c->has_z = true;
-                for (size_t i = 1; aug[i]; i++) {
-                        if (aug[i] == 'R') {
-                                c->fde_enc = (uint8_t)read_n(&r, 1);
-                        } else if (aug[i] == 'P') {
-                                uint8_t enc = (uint8_t)read_n(&r, 1);
-                                (void)read_encoded(&r, enc & 0x7f, 0);
-                        } else if (aug[i] == 'L') {
-                                (void)read_n(&r, 1);
-                        } else if (aug[i] == 'S') {
-                                c->signal = true;
-                        } else {
-                                break; /* unknown: its data is skipped with the rest */
-                        }
-                }
-                r.p = aend;
-        } else if (aug[0]) {
-                return false;
-        }
-        c->insns = r.p;
-        return !r.bad && c->ra_reg == 16 && c->code_align != 0;
-}
-
-/* ---- the call-frame program, for CFA, RBP and the return address only ---- */
-
-enum { HOW_SAME, HOW_OFFSET, HOW_OTHER };
-
-struct row {
-        uint64_t cfa_reg;
-        int64_t cfa_off;
-        uint8_t rbp_how, ra_how;
-        int64_t rbp_off, ra_off;
-        bool ra_undefined;
-};
-
-struct frame_program {
-        const struct cie *cie;
-        const struct row *initial; /* after the CIE's instructions: DW_CFA_restore */
-        uint64_t loc, target;
-};
-
-static void set_rule(struct row *row, uint64_t reg, uint8_t how, int64_t off, uint64_t ra_reg)
-{
-        if (reg == REG_RBP) {
-                row->rbp_how = how;
-                row->rbp_off = off;
-        } else if (reg == ra_reg) {
-                row->ra_how = how;
-                row->ra_off = off;
-                row->ra_undefined = false;
-        }
-}
-
-static void restore_rule(struct row *row, uint64_t reg, const struct row *initial,
-                         uint64_t ra_reg)
-{
-        if (!initial)
-                return;
-        if (reg == REG_RBP) {
-                row->rbp_how = initial->rbp_how;
-                row->rbp_off = initial->rbp_off;
-        } else if (reg == ra_reg) {
-                row->ra_how = initial->ra_how;
-                row->ra_off = initial->ra_off;
-                row->ra_undefined = initial->ra_undefined;
-        }
-}
-
-/* Runs instructions until the row that covers fp->target; false if it cannot tell. */
-static bool run_program(struct frame_program *fp, const uint8_t *p, const uint8_t *end,
-                        struct row *row)
-{
-        struct reader r = { p, end, false };
-        const struct cie *c = fp->cie;
-        struct row saved[8];
-        size_t nsaved = 0;
-
-        while (!r.bad && r.p < r.end) {
-                uint8_t op = (uint8_t)read_n(&r, 1);
-                uint64_t reg, delta = 0;
-                bool advance = false;
-
-                switch (op & 0xc0) {
-                case 0x40:
-                        delta = op & 0x3f;
-                        advance = true;
-                        break;
-                case 0x80:
-                        set_rule(row, op & 0x3f, HOW_OFFSET,
-                                 (int64_t)read_uleb(&r) * c->data_align, c->ra_reg);
-                        continue;
-                case 0xc0:
-                        restore_rule(row, op & 0x3f, fp->initial, c->ra_reg);
-                        continue;
-                }
-                if (!advance) {
-                        switch (op) {
-                        case 0x00: /* nop */
-                                break;
-                        case 0x02: delta = read_n(&r, 1); advance = true; break;
-                        case 0x03: delta = read_n(&r, 2); advance = true; break;
-                        case 0x04: delta = read_n(&r, 4); advance = true; break;
-                        case 0x05: /* offset_extended */
-                                reg = read_uleb(&r);
-                                set_rule(row, reg, HOW_OFFSET,
-                                         (int64_t)read_uleb(&r) * c->data_align, c->ra_reg);
-                                break;
-                        case 0x11: /* offset_extended_sf */
-                                reg = read_uleb(&r);
-                                set_rule(row, reg, HOW_OFFSET, read_sleb(&r) * c->data_align,
-                                         c->ra_reg);
-                                break;
-                        case 0x2f: /* GNU_negative_offset_extended */
-                                reg = read_uleb(&r);
-                                set_rule(row, reg, HOW_OFFSET,
-                                         -(int64_t)read_uleb(&r) * c->data_align, c->ra_reg);
-                                break;
-                        case 0x06: /* restore_extended */
-                                restore_rule(row, read_uleb(&r), fp->initial, c->ra_reg);
-                                break;
-                        case 0x07: /* undefined */
-                                reg = read_uleb(&r);
-                                if (reg == c->ra_reg)
-                                        row->ra_undefined = true;
-                                else
-                                        set_rule(row, reg, HOW_OTHER, 0, c->ra_reg);
-                                break;
-                        case 0x08: /* same_value */
-                                set_rule(row, read_uleb(&r), HOW_SAME, 0, c->ra_reg);
-                                break;
-                        case 0x09: /* register */
-                                reg = read_uleb(&r);
-                                (void)read_uleb(&r);
-                                set_rule(row, reg, HOW_OTHER, 0, c->ra_reg);
-                                break;
-                        case 0x0a: /* remember_state */
-                                if (nsaved == sizeof(saved) / sizeof(saved[0]))
-                                        return false;
-                                saved[nsaved++] = *row;
-                                break;
-                        case 0x0b: /* restore_state: the CFA too, as GCC's epilogues expect */
-                                if (nsaved == 0)
-                                        return false;
-                                *row = saved[--nsaved];
-                                break;
-                        case 0x0c: /* def_cfa */
-                                row->cfa_reg = read_uleb(&r);
-                                row->cfa_off = (int64_t)read_uleb(&r);
-                                break;
-                        case 0x12: /* def_cfa_sf */
-                                row->cfa_reg = read_uleb(&r);
-                                row->cfa_off = read_sleb(&r) * c->data_align;
-                                break;
-                        case 0x0d: /* def_cfa_register */
-                                row->cfa_reg = read_uleb(&r);
-                                break;
-                        case 0x0e: /* def_cfa_offset */
-                                row->cfa_off = (int64_t)read_uleb(&r);
-                                break;
-                        case 0x13: /* def_cfa_offset_sf */
-                                row->cfa_off = read_sleb(&r) * c->data_align;
-                                break;
-                        case 0x0f: /* def_cfa_expression */
-                                return false;
-                        case 0x10: /* expression */
-                        case 0x16: /* val_expression */
-                                reg = read_uleb(&r);
-                                {
-                                        uint64_t n = read_uleb(&r);
-
-                                        if (r.bad || n > (uint64_t)(r.end - r.p))
-                                                return false;
-                                        r.p += n;
-                                }
-                                set_rule(row, reg, HOW_OTHER, 0, c->ra_reg);
-                                break;
-                        case 0x14: /* val_offset */
-                                reg = read_uleb(&r);
-                                (void)read_uleb(&r);
-                                set_rule(row, reg, HOW_OTHER, 0, c->ra_reg);
-                                break;
-                        case 0x15: /* val_offset_sf */
-                                reg = read_uleb(&r);
-                                (void)read_sleb(&r);
-                                set_rule(row, reg, HOW_OTHER, 0, c->ra_reg);
-                                break;
-                        case 0x2e: /* GNU_args_size */
-                                (void)read_uleb(&r);
-                                break;
-                        default: /* set_loc and anything newer */
-                                return false;
-                        }
-                }
-                if (advance) {
-                        fp->loc += delta * c->code_align;
-                        if (fp->loc > fp->target)
-                                return true;
-                }
-        }
-        return !r.bad;
-}
-
-/* The rule for code address pc, from its FDE. */
-static uint64_t derive(uint64_t pc)
-{
-        struct dl_find_object dlfo;
-        const uint8_t *hdr, *lo, *hi;
-
-        if (_dl_find_object((void *)(uintptr_t)pc, &dlfo) != 0 || !dlfo.dlfo_eh_frame)
-                return R_UNSUPPORTED;
-        lo = dlfo.dlfo_map_start;
-        hi = dlfo.dlfo_map_end;
-        hdr = dlfo.dlfo_eh_frame;
-        if (hdr < lo || hdr + 4 > hi || hdr[0] != 1 || hdr[3] != 0x3b /* datarel sdata4 */)
-                return R_UNSUPPORTED;
-
-        /* .eh_frame_hdr: a sorted table of (first address, FDE), both hdr-relative */
-        struct reader r = { hdr + 4, hi, false };
-        (void)read_encoded(&r, hdr[1], (uint64_t)(uintptr_t)hdr);
-        uint64_t count = read_encoded(&r, hdr[2], (uint64_t)(uintptr_t)hdr);
-        const uint8_t *table = r.p;
-        if (r.bad || count == 0 || count > (uint64_t)(hi - table) / 8)
-                return R_UNSUPPORTED;
-        uint64_t first = 0, last = count; /* find the last entry starting at or below pc */
-        while (last - first > 1) {
-                uint64_t mid = first + (last - first) / 2;
-                int32_t start;
-
-                memcpy(&start, table + mid * 8, 4);
-                if ((uint64_t)(uintptr_t)hdr + (uint64_t)(int64_t)start <= pc)
-                        first = mid;
-                else
-                        last = mid;
-        }
-        int32_t start_rel, fde_rel;
-        memcpy(&start_rel, table + first * 8, 4);
-        memcpy(&fde_rel, table + first * 8 + 4, 4);
-        if ((uint64_t)(uintptr_t)hdr + (uint64_t)(int64_t)start_rel > pc)
-                return R_UNSUPPORTED;
-
-        /* the FDE and its CIE */
-        const uint8_t *fde = hdr + fde_rel;
-        if (fde < lo || fde + 8 > hi)
-                return R_UNSUPPORTED;
-        struct reader f = { fde, hi, false };
-        uint64_t len = read_n(&f, 4);
-        if (len == 0 || len == 0xffffffff || len > (uint64_t)(hi - f.p))
-                return R_UNSUPPORTED;
-        f.end = f.p + len;
-        const uint8_t *cie_field = f.p;
-        uint64_t cie_off = read_n(&f, 4);
-        if (cie_off == 0 || cie_off > (uint64_t)(cie_field - lo))
-                return R_UNSUPPORTED;
-        struct cie c;
-        if (!parse_cie(cie_field - cie_off, hi, &c) || c.signal)
-                return R_UNSUPPORTED;
-        uint64_t begin = read_encoded(&f, c.fde_enc, 0);
-        uint64_t range = read_encoded(&f, c.fde_enc & 0x0f, 0);
-        if (f.bad || pc < begin || pc - begin >= range)
-                return R_UNSUPPORTED;
-        if (c.has_z) {
-                uint64_t alen = read_uleb(&f);
-
-                if (f.bad || alen > (uint64_t)(f.end - f.p))
-                        return R_UNSUPPORTED;
-                f.p += alen;
-        }
-
-        struct row initial = { .rbp_how = HOW_SAME, .ra_how = HOW_SAME };
-        struct frame_program fp = { .cie = &c, .initial = NULL, .loc = begin, .target = UINT64_MAX };
-        if (!run_program(&fp, c.insns, c.end, &initial))
-                return R_UNSUPPORTED;
-        struct row row = initial;
-        fp = (struct frame_program){ .cie = &c, .initial = &initial, .loc = begin, .target = pc };
-        if (!run_program(&fp, f.p, f.end, &row))
-                return R_UNSUPPORTED;
-
-        if ((row.cfa_reg != REG_RSP && row.cfa_reg != REG_RBP) ||
-            row.cfa_off < INT32_MIN || row.cfa_off > INT32_MAX)
-                return R_UNSUPPORTED;
-        uint64_t rule = R_VALID | (uint64_t)(uint32_t)(int32_t)row.cfa_off << R_CFA_SHIFT;
-        if (row.cfa_reg == REG_RBP)
-                rule |= R_CFA_RBP;
-        if (row.ra_undefined)
-                return rule | R_OUTERMOST;
-        if (row.ra_how != HOW_OFFSET || row.ra_off != -8)
-                return R_UNSUPPORTED;
-        if (row.rbp_how == HOW_OFFSET) {
-                if (row.rbp_off < INT16_MIN || row.rbp_off > INT16_MAX)
-                        return R_UNSUPPORTED;
-                rule |= R_RBP_SAVED | (uint64_t)(uint16_t)(int16_t)row.rbp_off << R_RBP_SHIFT;
-        } else if (row.rbp_how != HOW_SAME) {
-                return R_UNSUPPORTED;
-        }
-        return rule;
 }
 
 static inline bool slot_holds(const struct slot *s, uint64_t pc, uint64_t *ret)
@@ -492,18 +53,24 @@ static inline bool slot_holds(const struct slot *s, uint64_t pc, uint64_t *ret)
         return rule && (key ^ rule) == pc;
 }
 
-static uint64_t rule_for(uint64_t pc)
+static __attribute__((noinline)) uint64_t rule_miss(struct slot *s, uint64_t pc)
+{
+        uint64_t rule = mp_cfi_rule(pc) | R_VALID;
+
+        s[1] = s[0]; /* the newer in front; a torn copy only costs a miss */
+        __atomic_store_n(&s[0].rule, rule, __ATOMIC_RELAXED);
+        __atomic_store_n(&s[0].key, pc ^ rule, __ATOMIC_RELAXED);
+        return rule;
+}
+
+static inline __attribute__((always_inline)) uint64_t rule_for(uint64_t pc)
 {
         struct slot *s = slot_of(pc);
         uint64_t rule;
 
         if (likely(slot_holds(&s[0], pc, &rule)) || slot_holds(&s[1], pc, &rule))
                 return rule;
-        rule = derive(pc) | R_VALID;
-        s[1] = s[0]; /* the newer in front; a torn copy only costs a miss */
-        __atomic_store_n(&s[0].rule, rule, __ATOMIC_RELAXED);
-        __atomic_store_n(&s[0].key, pc ^ rule, __ATOMIC_RELAXED);
-        return rule;
+        return rule_miss(s, pc);
 }
 
 /* ---- the walk ---- */
@@ -531,57 +98,287 @@ static uint64_t stack_top(uint64_t sp)
         return 0;
 }
 
-__attribute__((noinline)) int mp_unwind(uint64_t *pcs, int max)
+/*
+ * The memo.  A walk is a function of where it starts (code address, stack pointer, frame
+ * register) and of the stack words it reads, since the rules depend on code addresses
+ * only; of the frame register only if a frame finds its CFA through it before any
+ * frame restores it from the stack (optimised code uses it for anything else).  So each thread keeps its last few walks, keyed by the state at the first frame
+ * outside the shim, with every word read (its address as an offset from that stack
+ * pointer, and its value): when the same start comes again and every one of those words
+ * still holds its value, the walk would read the same and find the same, and its frames
+ * are replayed at a few instructions each.  At MEMPROF_RATE=1 most allocations come
+ * from a call path seen the allocation before.
+ */
+#define MEMO_BITS 4
+#define MEMO_WAYS (1 << MEMO_BITS)
+/* The memo starts this many frames into the caller's stack, the frames before it
+ * hashed into its key: a start alone (the allocator wrapper's frame, say) is reached by
+ * too many different stacks. */
+#define MEMO_AFTER 4
+#define MEMO_READS 160
+
+struct memo {
+        uint64_t path;       /* hash of the frames before the start */
+        uint64_t pc, sp, bp; /* pc 0: empty */
+        uint32_t gen;
+        int max;
+        bool full;      /* the walk is recorded (else the start was only seen once) */
+        bool any_bp;    /* the walk never used the frame register it started with */
+        uint32_t nreads;
+        uint32_t off[MEMO_READS]; /* low bit: a return address that is a frame */
+        uint64_t val[MEMO_READS];
+};
+
+#define MEMO_NONE ((struct memo *)1) /* the thread is ending: no more memos */
+static __thread struct memo *memos;
+
+/*
+ * Whether the memo pays in this thread: replays that fail (a program whose allocations
+ * come from ever different stacks of the same depth) cost a record each and save
+ * nothing.  Each failure takes a credit, each success gives one; below -32 the thread
+ * walks without the memo and tries it again every 64th walk.
+ */
+static __thread int memo_credit;
+static __thread uint32_t memo_tick;
+
+static bool memo_worth_it(void)
 {
-        uint64_t pc, sp, bp;
-        int n = 0;
+        if (memo_credit > -32)
+                return true;
+        if (++memo_tick % 64)
+                return false;
+        memo_credit = -24;
+        return true;
+}
 
-        /* this very instruction's address, stack pointer and frame register: the rule
-         * for pc describes exactly this sp */
-        __asm__ volatile("lea 0(%%rip), %0\n\t"
-                         "mov %%rsp, %1\n\t"
-                         "mov %%rbp, %2"
-                         : "=&r"(pc), "=&r"(sp), "=&r"(bp));
-        uint64_t stack_hi = stack_top(sp);
-        if (!stack_hi)
-                return -1;
-        uint64_t lookup = pc;
-        for (int steps = 0; steps < MAX_FRAMES; steps++) {
-                uint64_t rule = rule_for(lookup), cfa;
+static struct memo *memo_slot(uint64_t path, uint64_t sp)
+{
+        if (!memos) {
+                void *p = mmap(NULL, MEMO_WAYS * sizeof(struct memo), PROT_READ | PROT_WRITE,
+                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-                if (__builtin_expect(rule & (R_UNSUPPORTED | R_OUTERMOST), 0))
-                        return rule & R_UNSUPPORTED ? -1 : n;
-                cfa = ((rule & R_CFA_RBP) ? bp : sp) + (uint64_t)((int64_t)rule >> R_CFA_SHIFT);
-                /* the return address at cfa - 8 must lie in [sp, stack_hi) */
-                if (cfa - 8 - sp > stack_hi - 8 - sp)
+                memos = p == MAP_FAILED ? MEMO_NONE : p;
+        }
+        if (memos == MEMO_NONE)
+                return NULL;
+        return &memos[((path ^ sp) * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - MEMO_BITS)];
+}
+
+static bool memo_is(const struct memo *m, uint64_t path, uint64_t pc, uint64_t sp,
+                    uint64_t bp, int max)
+{
+        return m->path == path && m->pc == pc && m->sp == sp && (m->any_bp || m->bp == bp) && m->max == max &&
+               m->gen == __atomic_load_n(&rules_gen, __ATOMIC_RELAXED);
+}
+
+/* Frames from a memo after the n found so far, or -1 if the walk might now find others. */
+static int memo_replay(const struct memo *m, uint64_t sp, uint64_t *pcs, int n)
+{
+        for (uint32_t i = 0; i < m->nreads; i++) {
+                uint64_t v = *(const uint64_t *)(uintptr_t)(sp + (m->off[i] & ~1u));
+
+                if (v != m->val[i])
                         return -1;
-                if (rule & R_RBP_SAVED) {
-                        uint64_t at = cfa + (uint64_t)(int64_t)(int16_t)(rule >> R_RBP_SHIFT);
-
-                        if (at - sp > stack_hi - 8 - sp)
-                                return -1;
-                        bp = *(const uint64_t *)(uintptr_t)at;
-                }
-                pc = *(const uint64_t *)(uintptr_t)(cfa - 8);
-                sp = cfa;
-                if (pc == 0 || n == max)
-                        return n;
-                pcs[n++] = pc;
-                lookup = pc - 1; /* the call, not what follows it */
+                if (m->off[i] & 1)
+                        pcs[n++] = v;
         }
         return n;
 }
 
+/* Whether the reads recorded can be kept: offsets even (the low bit is a flag) and
+ * within 32 bits, checked once at the end on the OR of them all. */
+static void memo_read(struct memo *m, uint64_t at, uint64_t v, bool frame, uint64_t *all)
+{
+        uint64_t off = at - m->sp;
+        uint32_t i = m->nreads;
+
+        *all |= off;
+        if (i < MEMO_READS) {
+                m->off[i] = (uint32_t)off | frame;
+                m->val[i] = v;
+        }
+        m->nreads = i + 1;
+}
+
+/* A walk in progress: the frame it is at, and what it found. */
+struct walk {
+        uint64_t lookup, sp, bp, hi;  /* code address for the rule, registers, stack top */
+        uint64_t skip_lo, skip_span;
+        uint64_t *pcs;
+        int n, max;
+        /* recording (rec != NULL): */
+        struct memo *rec;
+        uint64_t offs;               /* OR of the offsets read */
+        bool bp_first, bp_used;      /* bp still the start's; and used for a CFA */
+};
+
+enum { STEP_ON, STEP_END, STEP_FAIL };
+
+/* One frame outward.  Specialised by the compiler for record false and true. */
+static inline __attribute__((always_inline)) int step(struct walk *w, bool record)
+{
+        uint64_t rule = rule_for(w->lookup), cfa, pc, sp = w->sp;
+
+        if (unlikely(rule & (R_UNSUPPORTED | R_OUTERMOST)))
+                return rule & R_UNSUPPORTED ? STEP_FAIL : STEP_END;
+        cfa = ((rule & R_CFA_RBP) ? w->bp : sp) + (uint64_t)((int64_t)rule >> R_CFA_SHIFT);
+        /* the return address at cfa - 8 must lie in [sp, stack top) */
+        if (cfa - 8 - sp > w->hi - 8 - sp)
+                return STEP_FAIL;
+        if (record)
+                w->bp_used |= w->bp_first && (rule & R_CFA_RBP);
+        if (rule & R_RBP_SAVED) {
+                uint64_t at = cfa + (uint64_t)(int64_t)(int16_t)(rule >> R_RBP_SHIFT);
+
+                if (at - sp > w->hi - 8 - sp)
+                        return STEP_FAIL;
+                w->bp = *(const uint64_t *)(uintptr_t)at;
+                if (record) {
+                        w->bp_first = false;
+                        memo_read(w->rec, at, w->bp, false, &w->offs);
+                }
+        }
+        pc = *(const uint64_t *)(uintptr_t)(cfa - 8);
+        w->sp = cfa;
+        if (record)
+                memo_read(w->rec, cfa - 8, pc,
+                          pc - w->skip_lo >= w->skip_span && pc != 0 && w->n < w->max,
+                          &w->offs);
+        if (pc == 0)
+                return STEP_END;
+        if (pc - w->skip_lo >= w->skip_span) {
+                if (w->n == w->max)
+                        return STEP_END;
+                w->pcs[w->n++] = pc;
+        }
+        w->lookup = pc - 1; /* the call, not what follows it */
+        return STEP_ON;
+}
+
+/* The loops work on a local copy, which the compiler keeps in registers (through w,
+ * every store to pcs[] might have changed the walk's fields). */
+static int walk_plain(struct walk *w, int until)
+{
+        struct walk l = *w;
+        int r = STEP_ON;
+
+        while (l.n < until && (r = step(&l, false)) == STEP_ON)
+                ;
+        *w = l;
+        return l.n < until ? r : STEP_ON;
+}
+
+static int walk_record(struct walk *w)
+{
+        struct walk l = *w;
+        int r;
+
+        while ((r = step(&l, true)) == STEP_ON)
+                ;
+        *w = l;
+        return r;
+}
+
+/* At the memo's start (MEMO_AFTER frames found): frames replayed into w, or -1 and w
+ * set to record the rest of the walk if that may pay. */
+static int memo_start(struct walk *w)
+{
+        uint64_t pc = w->pcs[w->n - 1], path = pc;
+        struct memo *m;
+        int r;
+
+        for (int i = 0; i < w->n - 1; i++)
+                path = (path ^ w->pcs[i]) * UINT64_C(0x9e3779b97f4a7c15);
+        m = memo_slot(path, w->sp);
+        if (!m)
+                return -1;
+        /* a start seen once is recorded the second time, and replayed from the third:
+         * walks that never come again cost no record */
+        if (memo_is(m, path, pc, w->sp, w->bp, w->max)) {
+                if (m->full && (r = memo_replay(m, w->sp, w->pcs, w->n)) >= 0) {
+                        memo_credit += memo_credit < 32;
+                        return r;
+                }
+                memo_credit -= m->full;
+                m->full = false;
+                m->nreads = 0;
+                w->rec = m;
+                w->offs = 0;
+                w->bp_first = true;
+                w->bp_used = false;
+                return -1;
+        }
+        m->path = path;
+        m->pc = pc;
+        m->sp = w->sp;
+        m->bp = w->bp;
+        m->max = w->max;
+        m->gen = __atomic_load_n(&rules_gen, __ATOMIC_RELAXED);
+        m->full = false;
+        m->any_bp = true; /* not known yet: the record, which finds out, may use any */
+        return -1;
+}
+
+__attribute__((noinline)) int mp_unwind(uint64_t *pcs, int max, uint64_t skip_lo,
+                                        uint64_t skip_hi)
+{
+        struct walk w = { .skip_lo = skip_lo, .skip_span = skip_hi - skip_lo, .pcs = pcs,
+                          .max = max };
+        int r;
+
+        /* this very instruction's address, stack pointer and frame register: the rule
+         * for it describes exactly this sp */
+        __asm__ volatile("lea 0(%%rip), %0\n\t"
+                         "mov %%rsp, %1\n\t"
+                         "mov %%rbp, %2"
+                         : "=&r"(w.lookup), "=&r"(w.sp), "=&r"(w.bp));
+        w.hi = stack_top(w.sp);
+        if (!w.hi || max < 1)
+                return -1;
+        if (max > MEMO_AFTER) {
+                r = walk_plain(&w, MEMO_AFTER);
+                if (r != STEP_ON)
+                        return r == STEP_FAIL ? -1 : w.n;
+                if (memo_worth_it() && (r = memo_start(&w)) >= 0)
+                        return r;
+        }
+        if (!w.rec) {
+                r = walk_plain(&w, max + 1);
+                return r == STEP_FAIL ? -1 : w.n;
+        }
+        r = walk_record(&w);
+        if (r == STEP_FAIL)
+                return -1;
+        w.rec->any_bp = !w.bp_used;
+        w.rec->full = w.rec->nreads <= MEMO_READS && !(w.offs & 1) && w.offs <= UINT32_MAX;
+        return w.n;
+}
+
+void mp_unwind_thread_end(void)
+{
+        struct memo *m = memos;
+
+        memos = MEMO_NONE;
+        if (m && m != MEMO_NONE)
+                munmap(m, MEMO_WAYS * sizeof(struct memo));
+}
+
 #else
 
-int mp_unwind(uint64_t *pcs, int max)
+int mp_unwind(uint64_t *pcs, int max, uint64_t skip_lo, uint64_t skip_hi)
 {
         (void)pcs;
         (void)max;
+        (void)skip_lo;
+        (void)skip_hi;
         return -1;
 }
 
 void mp_unwind_forget(void)
+{
+}
+
+void mp_unwind_thread_end(void)
 {
 }
 

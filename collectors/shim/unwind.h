@@ -6,13 +6,19 @@
 
 /*
  * Return addresses of the calling thread, innermost first, starting with the caller of
- * mp_unwind (the same frames as libunwind's unw_backtrace).  Returns how many, or -1 when
- * a frame needs more than this unwinder knows (a signal frame, a DWARF expression, a CFA
- * in another register, code without unwind tables, a stack it cannot bound): the caller
- * then asks libunwind.  Never allocates, never takes a lock, reads no memory outside the
- * thread's stack and the loaded objects' unwind tables.
+ * mp_unwind (the same frames as libunwind's unw_backtrace), leaving out those in
+ * [skip_lo, skip_hi) (the shim's own).  Returns how many, or -1 when a frame needs more
+ * than this unwinder knows (a signal frame, a DWARF expression, a CFA in another
+ * register, code without unwind tables, a stack it cannot bound): the caller then asks
+ * libunwind.  Never allocates from the heap (a thread's first call maps its memo pages),
+ * never takes a lock, reads no memory outside the thread's stack and the loaded objects'
+ * unwind tables.
  */
-__attribute__((visibility("hidden"))) int mp_unwind(uint64_t *pcs, int max);
+__attribute__((visibility("hidden"))) int mp_unwind(uint64_t *pcs, int max, uint64_t skip_lo,
+                                                    uint64_t skip_hi);
+
+/* The calling thread ends: its memo pages go. */
+__attribute__((visibility("hidden"))) void mp_unwind_thread_end(void);
 
 /* Forgets every cached rule: code may be unmapped and other code mapped in its place. */
 __attribute__((visibility("hidden"))) void mp_unwind_forget(void);

@@ -1,7 +1,7 @@
 /* The shim's unwinder against libunwind's unw_backtrace, frame for frame, from stacks of
  * many shapes: deep and varied call chains, frames that address their CFA through RBP
- * (alloca), huge frames, recursion, threads, and a signal handler (which it must hand
- * back to libunwind).  Built twice, with and without frame pointers. */
+ * (alloca), huge frames, recursion, threads, stacks that share their innermost frames,
+ * and a signal handler (which it must hand back to libunwind).  Built twice, with and without frame pointers. */
 #define UNW_LOCAL_ONLY
 #include <alloca.h>
 #include <libunwind.h>
@@ -34,7 +34,7 @@ __attribute__((noinline)) static int compare(void)
         void *ref[MAX];
         uint64_t mine[MAX];
         int nref = unw_backtrace(ref, MAX);
-        int n = mp_unwind(mine, MAX);
+        int n = mp_unwind(mine, MAX, 0, 0);
 
         if (n < 0) {
                 fallbacks++;
@@ -108,6 +108,24 @@ static void shapes(void)
                         sink += chain[path & 3](depth, path * 0x9e3779b9u);
 }
 
+/* Same start, different stack: the four innermost frames and the stack pointer are the
+ * same whichever of via_a and via_b called them, so the memo of whole walks is found
+ * for both and must notice, from the words it checks, that the frames beyond differ. */
+__attribute__((noinline)) static int inner3(void) { int r = compare(); sink++; return r; }
+__attribute__((noinline)) static int inner2(void) { int r = inner3(); sink++; return r; }
+__attribute__((noinline)) static int inner1(void) { int r = inner2(); sink++; return r; }
+__attribute__((noinline)) static int inner0(void) { int r = inner1(); sink++; return r; }
+__attribute__((noinline)) static int via_a(void) { int r = inner0(); sink += 1; return r; }
+__attribute__((noinline)) static int via_b(void) { int r = inner0(); sink += 2; return r; }
+
+static void same_start(void)
+{
+        int (*const via[2])(void) = { via_a, via_b };
+
+        for (int i = 0; i < 400; i++)
+                sink += via[(i >> (i % 3)) & 1]();
+}
+
 static void *thread_main(void *arg)
 {
         (void)arg;
@@ -130,6 +148,8 @@ int main(void)
 
         shapes();
         CHECK(fallbacks == 0 && checks > 1000);
+        same_start();
+        CHECK(fallbacks == 0);
         /* again, from the cache */
         shapes();
         CHECK(fallbacks == 0);
