@@ -263,8 +263,10 @@ int stop_set_stop_all(pid_t pid, struct stop_set *set)
         }
         if (task_fd >= 0)
                 close(task_fd);
+        /* whoever is seized and still running (the passes ran out, or one failed) must
+         * reach a stop: only a stopped thread can be detached */
+        stop_some(set, 0, true, false);
         if (r < 0) {
-                stop_some(set, 0, true, false); /* a seized thread detaches from a stop */
                 stop_set_detach_all(set);
                 stop_set_clear(set);
                 return r;
