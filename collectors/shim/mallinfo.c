@@ -1,4 +1,4 @@
-/* Publishing glibc's mallinfo2() figures into the segment, at most every 10 ms. */
+/* Publishing glibc's mallinfo2() figures into the segment, at most every 100 ms. */
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
@@ -6,11 +6,12 @@
 
 #include "shim.h"
 
-/* mallinfo2 walks every free list: a few microseconds on a tidy heap, so a refresh at
- * most every 10 ms costs well under 0.1%.  The first slow path 10 ms after the last
- * refresh makes the next one; a program that stops allocating keeps its last figures
- * (memstats prints their age). */
-#define REFRESH_NS 10000000ll
+/* mallinfo2 walks every free list under every arena's lock: a few microseconds on a
+ * tidy heap, far more on a fragmented one (churn's, with a 10 ms period: 1.4% of its
+ * instructions under callgrind, and the other threads wait for the locks).  The first slow path 100 ms after
+ * the last refresh makes the next one; a program that stops allocating keeps its last
+ * figures (memstats prints their age). */
+#define REFRESH_NS 100000000ll
 
 static int64_t now_ns(clockid_t c)
 {
