@@ -405,7 +405,8 @@ uint64_t mp_cfi_rule(uint64_t pc)
         }
 
         struct row initial = { .rbp_how = HOW_SAME, .ra_how = HOW_SAME };
-        struct frame_program fp = { .cie = &c, .initial = NULL, .loc = begin, .target = UINT64_MAX };
+        struct frame_program fp = { .cie = &c, .initial = NULL, .loc = begin,
+                                    .target = UINT64_MAX };
         if (!run_program(&fp, c.insns, c.end, &initial))
                 return R_UNSUPPORTED;
         struct row row = initial;

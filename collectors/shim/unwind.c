@@ -23,8 +23,6 @@
  * first; a reader that catches a slot half rewritten finds pc ^ rule wrong and takes
  * a miss.  256 KiB of zero pages until used.
  */
-static uint32_t rules_gen; /* memos made with rules mp_unwind_forget dropped are stale */
-
 #define CACHE_BITS 14
 static struct slot {
         uint64_t key, rule;
@@ -34,6 +32,8 @@ static struct slot *slot_of(uint64_t pc)
 {
         return &cache[(pc * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - CACHE_BITS) & ~UINT64_C(1)];
 }
+
+static uint32_t rules_gen; /* memos made with rules mp_unwind_forget dropped are stale */
 
 void mp_unwind_forget(void)
 {
@@ -101,13 +101,14 @@ static uint64_t stack_top(uint64_t sp)
 /*
  * The memo.  A walk is a function of where it starts (code address, stack pointer, frame
  * register) and of the stack words it reads, since the rules depend on code addresses
- * only; of the frame register only if a frame finds its CFA through it before any
- * frame restores it from the stack (optimised code uses it for anything else).  So each thread keeps its last few walks, keyed by the state at the first frame
- * outside the shim, with every word read (its address as an offset from that stack
- * pointer, and its value): when the same start comes again and every one of those words
- * still holds its value, the walk would read the same and find the same, and its frames
- * are replayed at a few instructions each.  At MEMPROF_RATE=1 most allocations come
- * from a call path seen the allocation before.
+ * only; of the frame register only if a frame finds its CFA through it before any frame
+ * restores it from the stack (optimised code uses it for anything else).  So each
+ * thread keeps its last walks (16 KiB-32 KiB, mapped at its first sample), keyed by the
+ * state MEMO_AFTER frames into the caller's stack, with every word read after that
+ * (its address as an offset from that stack pointer, and its value): when the same
+ * start comes again and every one of those words still holds its value, the walk would
+ * read the same and find the same, and its frames are replayed at a few instructions
+ * each.  A loop that allocates comes back to the same stack again and again.
  */
 #define MEMO_BITS 4
 #define MEMO_WAYS (1 << MEMO_BITS)
@@ -167,8 +168,8 @@ static struct memo *memo_slot(uint64_t path, uint64_t sp)
 static bool memo_is(const struct memo *m, uint64_t path, uint64_t pc, uint64_t sp,
                     uint64_t bp, int max)
 {
-        return m->path == path && m->pc == pc && m->sp == sp && (m->any_bp || m->bp == bp) && m->max == max &&
-               m->gen == __atomic_load_n(&rules_gen, __ATOMIC_RELAXED);
+        return m->path == path && m->pc == pc && m->sp == sp && (m->any_bp || m->bp == bp) &&
+               m->max == max && m->gen == __atomic_load_n(&rules_gen, __ATOMIC_RELAXED);
 }
 
 /* Frames from a memo after the n found so far, or -1 if the walk might now find others. */
@@ -373,6 +374,8 @@ int mp_unwind(uint64_t *pcs, int max, uint64_t skip_lo, uint64_t skip_hi)
         (void)skip_hi;
         return -1;
 }
+
+static uint32_t rules_gen; /* memos made with rules mp_unwind_forget dropped are stale */
 
 void mp_unwind_forget(void)
 {

@@ -1,7 +1,8 @@
 /* The shim's unwinder against libunwind's unw_backtrace, frame for frame, from stacks of
  * many shapes: deep and varied call chains, frames that address their CFA through RBP
  * (alloca), huge frames, recursion, threads, stacks that share their innermost frames,
- * and a signal handler (which it must hand back to libunwind).  Built twice, with and without frame pointers. */
+ * and a signal handler (which it must hand back to libunwind).  Built twice, with and
+ * without frame pointers. */
 #define UNW_LOCAL_ONLY
 #include <alloca.h>
 #include <libunwind.h>
