@@ -256,17 +256,58 @@ static inline __attribute__((always_inline)) int step(struct walk *w, bool recor
         return STEP_ON;
 }
 
-/* The loops work on a local copy, which the compiler keeps in registers (through w,
- * every store to pcs[] might have changed the walk's fields). */
+/* The hot loop, written out with locals the compiler keeps in registers (through w,
+ * every store to pcs[] might have changed the walk's fields).  The same steps as
+ * step(w, false), which the recording walk uses. */
 static int walk_plain(struct walk *w, int until)
 {
-        struct walk l = *w;
-        int r = STEP_ON;
+        uint64_t lookup = w->lookup, sp = w->sp, bp = w->bp, hi = w->hi;
+        const uint64_t skip_lo = w->skip_lo, skip_span = w->skip_span;
+        uint64_t *const pcs = w->pcs;
+        const int max = w->max;
+        int n = w->n, r = STEP_ON;
 
-        while (l.n < until && (r = step(&l, false)) == STEP_ON)
-                ;
-        *w = l;
-        return l.n < until ? r : STEP_ON;
+        while (n < until) {
+                uint64_t rule = rule_for(lookup), cfa, pc;
+
+                if (unlikely(rule & (R_UNSUPPORTED | R_OUTERMOST))) {
+                        r = rule & R_UNSUPPORTED ? STEP_FAIL : STEP_END;
+                        break;
+                }
+                cfa = ((rule & R_CFA_RBP) ? bp : sp) + (uint64_t)((int64_t)rule >> R_CFA_SHIFT);
+                if (unlikely(cfa < sp + 8 || cfa > hi)) {
+                        r = STEP_FAIL;
+                        break;
+                }
+                if (rule & R_RBP_SAVED) {
+                        uint64_t at = cfa + (uint64_t)(int64_t)(int16_t)(rule >> R_RBP_SHIFT);
+
+                        if (unlikely(at < sp || at > hi - 8)) {
+                                r = STEP_FAIL;
+                                break;
+                        }
+                        bp = *(const uint64_t *)(uintptr_t)at;
+                }
+                pc = *(const uint64_t *)(uintptr_t)(cfa - 8);
+                sp = cfa;
+                if (unlikely(pc == 0)) {
+                        r = STEP_END;
+                        break;
+                }
+                if (likely(pc - skip_lo >= skip_span)) {
+                        if (unlikely(n == max)) {
+                                r = STEP_END;
+                                break;
+                        }
+                        pcs[n++] = pc;
+                }
+                lookup = pc - 1; /* the call, not what follows it */
+        }
+        w->lookup = lookup;
+        w->sp = sp;
+        w->bp = bp;
+        w->n = n;
+        return r;
 }
 
 static int walk_record(struct walk *w)
