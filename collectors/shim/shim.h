@@ -185,6 +185,7 @@ MP_HIDDEN size_t mp_usable(void *p);
 MP_HIDDEN uint64_t mp_stack_hash(const uint64_t *pcs, uint32_t depth);
 MP_HIDDEN int mp_table_record(const uint64_t *pcs, uint32_t depth, uint64_t hash,
                               uint64_t size, uint32_t *ret_live);
+MP_HIDDEN void mp_table_prefault(uint64_t stack_hash, uint64_t size, uintptr_t p);
 MP_HIDDEN void mp_table_commit(uint32_t live, void *ptr, uint32_t offset);
 MP_HIDDEN void mp_table_abort(uint32_t live);
 MP_HIDDEN bool mp_table_release(uint32_t live, void *ptr);

@@ -50,15 +50,21 @@ static int intern_stack(const uint64_t *pcs, uint32_t depth, uint64_t h, uint32_
         mp.stacks[n] = (struct mp_stack){ .hash = h, .frames_off = nf, .depth = depth };
         __atomic_store_n(&hdr->nframes, nf + depth, __ATOMIC_RELEASE);
         __atomic_store_n(&hdr->nstacks, n + 1, __ATOMIC_RELEASE);
-        mp.stack_index[i] = n + 1; /* the index holds 2x cap entries: never full */
+        /* the index holds 2x cap entries: never full */
+        __atomic_store_n(&mp.stack_index[i], n + 1, __ATOMIC_RELAXED);
         *ret = n;
         return 0;
 }
 
-static int intern_bucket(uint32_t stack, uint64_t size, uint32_t *ret)
+static uint32_t bucket_home(uint64_t stack_hash, uint64_t size)
+{
+        return (uint32_t)mix(stack_hash ^ size * 0x9e3779b97f4a7c15ull) & mp.bucket_index_mask;
+}
+
+static int intern_bucket(uint32_t stack, uint64_t stack_hash, uint64_t size, uint32_t *ret)
 {
         struct mp_seg_header *hdr = mp.hdr;
-        uint32_t i = (uint32_t)mix((uint64_t)stack << 40 ^ size) & mp.bucket_index_mask;
+        uint32_t i = bucket_home(stack_hash, size);
         for (;; i = (i + 1) & mp.bucket_index_mask) {
                 uint32_t e = mp.bucket_index[i];
                 if (!e)
@@ -74,7 +80,7 @@ static int intern_bucket(uint32_t stack, uint64_t size, uint32_t *ret)
                 return -ENOSPC;
         mp.buckets[n] = (struct mp_bucket){ .stack = stack, .size = size };
         __atomic_store_n(&hdr->nbuckets, n + 1, __ATOMIC_RELEASE);
-        mp.bucket_index[i] = n + 1;
+        __atomic_store_n(&mp.bucket_index[i], n + 1, __ATOMIC_RELAXED);
         *ret = n;
         return 0;
 }
@@ -107,7 +113,7 @@ int mp_table_record(const uint64_t *pcs, uint32_t depth, uint64_t hash, uint64_t
         int r = intern_stack(pcs, depth, hash, &stack);
         if (r < 0)
                 return r;
-        r = intern_bucket(stack, size, &bucket);
+        r = intern_bucket(stack, hash, size, &bucket);
         if (r < 0)
                 return r;
         r = live_get(&live);
@@ -164,6 +170,23 @@ bool mp_table_release(uint32_t live, void *ptr)
 static uint32_t addr_home(uintptr_t p)
 {
         return (uint32_t)mix(p) & mp.addr_index_mask;
+}
+
+/*
+ * The private indices are zero pages until written, and each new stack, bucket and
+ * sampled object lands on a page picked by its hash: first writes there fault, and
+ * faulting under mp_lock kept the other threads waiting (a fifth of churn's lock
+ * takes at the default rate).  So the slots are written before the lock is taken,
+ * with an atomic add of 0, which changes nothing whoever holds the lock.
+ */
+void mp_table_prefault(uint64_t stack_hash, uint64_t size, uintptr_t p)
+{
+        __atomic_fetch_add(&mp.stack_index[stack_hash & mp.stack_index_mask], 0,
+                           __ATOMIC_RELAXED);
+        __atomic_fetch_add(&mp.bucket_index[bucket_home(stack_hash, size)], 0,
+                           __ATOMIC_RELAXED);
+        if (mp_sparse())
+                __atomic_fetch_add(&mp.addr_index[addr_home(p)], 0, __ATOMIC_RELAXED);
 }
 
 bool mp_addr_add(uintptr_t p, uint32_t live)
