@@ -148,7 +148,10 @@ EXPORT(calloc, mp_calloc);
  * allocate the new block, copy, release the old one. */
 MP_COLD static void *realloc_move(void *p, size_t n, enum mp_ptr_kind kind, bool sample)
 {
-        void *q = sample ? mp_sample_alloc(n, 0, false) : mp_real.malloc(n);
+        void *q;
+        if (kind == MP_PTR_SAMPLED && sample && mp_sample_realloc(p, n, &q))
+                return q; /* in place, through the allocator's realloc */
+        q = sample ? mp_sample_alloc(n, 0, false) : mp_real.malloc(n);
         if (!q)
                 return NULL;
         int saved = errno;

@@ -174,6 +174,7 @@ MP_HIDDEN bool mp_account(size_t size);
 MP_HIDDEN void mp_count_free(void);
 MP_HIDDEN void mp_count_realloc(void);
 MP_HIDDEN void *mp_sample_alloc(size_t size, size_t align, bool zero);
+MP_HIDDEN bool mp_sample_realloc(void *p, size_t n, void **ret);
 
 /* What the pointer handed to free/realloc is. */
 enum mp_ptr_kind { MP_PTR_PLAIN, MP_PTR_SAMPLED, MP_PTR_POOL };

@@ -246,6 +246,84 @@ plain:
         return zero ? mp_real.calloc(1, size) : mp_real.malloc(size);
 }
 
+/*
+ * Sparse mode: a sampled object reallocated as another sampled object, through the
+ * allocator's realloc of the block under it, so a large block moves the way it would
+ * without the shim (glibc remaps an mmap'd one) instead of being copied; the object
+ * keeps its offset in the block, or is moved within it when the block's page offset
+ * changed.  Returns false (nothing done) when this cannot be tried; true with *ret the
+ * result otherwise, NULL with errno set and p untouched when the allocator failed.
+ */
+bool mp_sample_realloc(void *p, size_t n, void **ret)
+{
+        size_t total;
+        if (!mp_sparse() || mp_tls_guard || mp.mode != MP_READY ||
+            __builtin_add_overflow(n, (size_t)MP_SPARSE_ALIGN, &total))
+                return false;
+        uint32_t old_live = mp_addr_find((uintptr_t)p);
+        if (old_live == MP_LIVE_NONE)
+                return false;
+        int saved = errno;
+        size_t off = mp.live[old_live].offset; /* ours: p is this caller's to realloc */
+        char *base = (char *)p - off;
+        size_t keep = mp_real.malloc_usable_size(base) - off;
+        if (keep > n)
+                keep = n;
+
+        mp_tls_guard = 1;
+        uint64_t pcs[MP_MAX_DEPTH];
+        uint32_t depth = mp_stack_capture(pcs, MP_MAX_DEPTH);
+        uint64_t hash = mp_stack_hash(pcs, depth);
+        uint32_t live;
+        mp_lock_take();
+        int r = depth ? mp_table_record(pcs, depth, hash, n, &live) : -ENOSPC;
+        if (r < 0)
+                __atomic_fetch_add(&mp.hdr->lost_samples, 1, __ATOMIC_RELAXED);
+        mp_lock_release();
+        if (r < 0) {
+                mp_tls_guard = 0;
+                errno = saved;
+                return false; /* the copying path takes it from here */
+        }
+        errno = saved;
+        char *nbase = mp_real.realloc(base, total);
+        int after = errno;
+        if (!nbase) {
+                mp_lock_take();
+                mp_table_abort(live);
+                mp_lock_release();
+                mp_tls_guard = 0;
+                errno = after;
+                *ret = NULL;
+                return true;
+        }
+        size_t noff = ((uintptr_t)nbase | (MP_SPARSE_ALIGN - 1)) + 1 - (uintptr_t)nbase;
+        if (noff != off)
+                memmove(nbase + noff, nbase + off, keep);
+        char *q = nbase + noff;
+        mp_table_prefault(hash, n, (uintptr_t)q);
+        mp_lock_take();
+        mp_addr_del((uintptr_t)p); /* before the release clears live[].ptr */
+        (void)mp_table_release(old_live, p);
+        bool indexed = mp_addr_add((uintptr_t)q, live);
+        if (indexed) {
+                mp_table_commit(live, q, (uint32_t)noff);
+        } else { /* no room to recognise it on free: an ordinary block after all */
+                mp_table_abort(live);
+                __atomic_fetch_add(&mp.hdr->lost_samples, 1, __ATOMIC_RELAXED);
+        }
+        mp_lock_release();
+        mp_tls_guard = 0;
+        mp_count_free();
+        if (!indexed) {
+                memmove(nbase, q, keep);
+                q = nbase;
+        }
+        errno = after;
+        *ret = q;
+        return true;
+}
+
 /* Sparse mode never reads below a pointer: a sampled object is page-aligned and in
  * the address index; anything else is the allocator's. */
 enum mp_ptr_kind mp_classify(void *p, bool may_read_below)

@@ -191,6 +191,23 @@ static void check_no_shim_frames(pid_t pid, const struct heap_snapshot *s)
         printf("ok   no shim frames in %zu stacks\n", s->nstacks);
 }
 
+/* The common shape: start SCENARIO, snapshot at its first sync point and at its
+ * second, let it finish; LINE gets the second sync line. */
+static void two_snaps(const char *scenario, const char *rate, char *line, size_t size,
+                      struct heap_snapshot **ret_a, struct heap_snapshot **ret_b)
+{
+        struct child c;
+
+        spawn(&c, scenario, rate, true);
+        expect(&c, line, size);
+        *ret_a = snap(c.pid);
+        go(&c);
+        expect(&c, line, size);
+        *ret_b = snap(c.pid);
+        go(&c);
+        finish(&c);
+}
+
 static void check_delta(const struct heap_snapshot *a, const struct heap_snapshot *b,
                         uint64_t mallocs, uint64_t frees, uint64_t bytes)
 {
@@ -242,16 +259,9 @@ static void run_sites(void)
 static void run_counts(const char *rate)
 {
         printf("# counts at MEMPROF_RATE=%s\n", rate ? rate : "(default)");
-        struct child c;
         char line[64];
-        spawn(&c, "counts", rate, true);
-        expect(&c, line, sizeof(line));
-        struct heap_snapshot *a = snap(c.pid);
-        go(&c);
-        expect(&c, line, sizeof(line));
-        struct heap_snapshot *b = snap(c.pid);
-        go(&c);
-        finish(&c);
+        struct heap_snapshot *a, *b;
+        two_snaps("counts", rate, line, sizeof(line), &a, &b);
         check_delta(a, b, 1014, 1014, 32 * 1000 + 60 * 10 + 10 + 100 + 1000 + 100);
         if (rate && !strcmp(rate, "0"))
                 CHECK_EQ("samples at rate 0", b->samples, 0);
@@ -510,6 +520,34 @@ static void run_sparse(void)
         heap_snapshot_free(d);
 }
 
+/* Sampled objects grown by realloc in place or moved within their new block: exact
+ * counts, every sample recorded and, once all is freed, nothing live. */
+static void run_sparsegrow(void)
+{
+        char line[64];
+        struct heap_snapshot *a, *b;
+        uint64_t bytes = 0, live_a = 0, live_b = 0, samples;
+
+        for (int s = 0; s <= 8; s++)
+                bytes += 32ull * ((48ull + 8 * s) << 10);
+        two_snaps("sparsegrow", "65536", line, sizeof(line), &a, &b);
+        check_delta(a, b, 288, 288, bytes);
+        CHECK_EQ("lost samples", b->lost_samples, 0);
+        samples = b->samples - a->samples;
+        /* 288 allocations of 48-112 KiB at 64 KiB: each sampled with probability
+         * 52%-82%; fewer than 150 would be 8 sigma */
+        if (samples < 150 || samples > 288)
+                fail("sparsegrow: %llu samples of 288", (unsigned long long)samples);
+        printf("ok   %llu of 288 sampled\n", (unsigned long long)samples);
+        for (size_t i = 0; i < a->nsites; i++)
+                live_a += a->sites[i].allocs - a->sites[i].frees;
+        for (size_t i = 0; i < b->nsites; i++)
+                live_b += b->sites[i].allocs - b->sites[i].frees;
+        CHECK_EQ("live samples added", live_b - live_a, 0);
+        heap_snapshot_free(a);
+        heap_snapshot_free(b);
+}
+
 /* Sparse mode's slow path for what is not sampled: free(NULL), page-aligned blocks,
  * realloc from NULL and to 0; exact counts at any rate. */
 static void run_sparseplain(const char *rate)
@@ -684,6 +722,8 @@ int main(int argc, char **argv)
                 run_sparseplain("4096");
         } else if (!strcmp(s, "sparsefork"))
                 run_sparsefork();
+        else if (!strcmp(s, "sparsegrow"))
+                run_sparsegrow();
         else if (!strcmp(s, "noshm"))
                 check_noshm();
         else

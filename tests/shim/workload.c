@@ -639,6 +639,40 @@ static void scenario_sparse(void)
         sync_point("C\n");
 }
 
+/* Sampled heap blocks grown by realloc, 48 KiB to 112 KiB in 8 KiB steps, interleaved
+ * so that glibc often moves a block to one at another page offset: the shim must then
+ * move the object within the new block.  Contents checked at every step.  Between A and
+ * B: mallocs 32 + 32 x 8 = 288, frees 32 x 8 + 32 = 288 (a realloc counts one of each);
+ * allocated bytes 32 x (48 + 56 + ... + 112) KiB. */
+#define SG_N 32
+#define SG_STEPS 8
+
+static void scenario_sparsegrow(void)
+{
+        void *p[SG_N];
+
+        sync_point("A\n");
+        for (int i = 0; i < SG_N; i++) {
+                p[i] = malloc(48u << 10);
+                CHECK(p[i]);
+                fill(p[i], 48u << 10, (unsigned char)i);
+        }
+        for (int s = 1; s <= SG_STEPS; s++)
+                for (int i = 0; i < SG_N; i++) {
+                        size_t old = (size_t)(48 + 8 * (s - 1)) << 10;
+                        size_t n = (size_t)(48 + 8 * s) << 10;
+                        void *q = realloc(p[i], n);
+
+                        CHECK(q);
+                        check_fill(q, old, (unsigned char)(i + s - 1));
+                        fill(q, n, (unsigned char)(i + s));
+                        p[i] = q;
+                }
+        for (int i = 0; i < SG_N; i++)
+                free(p[i]);
+        sync_point("B\n");
+}
+
 /* What takes free's slow path in sparse mode without being sampled: NULL, page-aligned
  * blocks of the allocator, realloc from NULL and to 0.  1000 of each round:
  * mallocs 1000 x (memalign + valloc + realloc(NULL) + posix_memalign) = 4000,
@@ -752,6 +786,8 @@ int main(int argc, char **argv)
                 scenario_sparseplain();
         else if (!strcmp(s, "sparsefork"))
                 scenario_sparsefork();
+        else if (!strcmp(s, "sparsegrow"))
+                scenario_sparsegrow();
         else
                 return 2;
         return 0;
