@@ -54,7 +54,7 @@ __attribute__((noinline)) static int compare(void)
         return n;
 }
 
-static volatile int sink;
+static volatile unsigned sink; /* sums that wrap */
 typedef int chain_fn(int depth, unsigned path);
 static chain_fn *const chain[4];
 
