@@ -99,6 +99,42 @@ static uint64_t stack_top(uint64_t sp)
 }
 
 /*
+ * Whether all of [sp, hi) is mapped.  On the thread's own stack it is, from the stack
+ * pointer up; but code running on a stack of its own making (coroutines, swapcontext)
+ * may have its stack anywhere below, with unmapped gaps up to hi, where a walk led by
+ * a clobbered frame register could read.  So each thread checks, with mincore, the
+ * part below the lowest stack pointer it has checked before: a few system calls in a
+ * thread's life on its own stack; on another stack the check fails or is repeated, and
+ * libunwind, which validates every address, walks instead.
+ */
+#define CHECK_PAGES 256 /* one mincore call: 1 MiB */
+#define CHECK_MAX (UINT64_C(64) << 20)
+
+static __thread uint64_t checked_lo; /* [checked_lo, its top) is mapped; 0: not yet */
+
+static bool stack_mapped(uint64_t sp, uint64_t hi)
+{
+        uint64_t lo = sp & ~UINT64_C(4095);
+        uint64_t end = checked_lo ? checked_lo : (hi + 4095) & ~UINT64_C(4095);
+        unsigned char vec[CHECK_PAGES];
+
+        if (checked_lo && lo >= checked_lo && sp < hi)
+                return true;
+        if (lo >= end || end - lo > CHECK_MAX)
+                return false;
+        for (uint64_t at = lo; at < end; at += (uint64_t)CHECK_PAGES * 4096) {
+                uint64_t len = end - at < (uint64_t)CHECK_PAGES * 4096 ?
+                                       end - at :
+                                       (uint64_t)CHECK_PAGES * 4096;
+
+                if (mincore((void *)(uintptr_t)at, len, vec) != 0)
+                        return false; /* a gap: not our stack after all */
+        }
+        checked_lo = lo;
+        return true;
+}
+
+/*
  * The memo.  A walk is a function of where it starts (code address, stack pointer, frame
  * register) and of the stack words it reads, since the rules depend on code addresses
  * only; of the frame register only if a frame finds its CFA through it before any frame
@@ -375,7 +411,7 @@ __attribute__((noinline)) int mp_unwind(uint64_t *pcs, int max, uint64_t skip_lo
                          "mov %%rbp, %2"
                          : "=&r"(w.lookup), "=&r"(w.sp), "=&r"(w.bp));
         w.hi = stack_top(w.sp);
-        if (!w.hi || max < 1)
+        if (!w.hi || max < 1 || !stack_mapped(w.sp, w.hi))
                 return -1;
         if (max > MEMO_AFTER) {
                 r = walk_plain(&w, MEMO_AFTER);
