@@ -251,57 +251,21 @@ struct walk {
 
 enum { STEP_ON, STEP_END, STEP_FAIL };
 
-/* One frame outward.  Specialised by the compiler for record false and true. */
-static inline __attribute__((always_inline)) int step(struct walk *w, bool record)
+/*
+ * The walk from w's frame outward until UNTIL frames are found (or its end), recording
+ * every word it reads into w->rec when RECORD.  Written with locals, which the compiler
+ * keeps in registers (through w, every store to pcs[] might change the walk's fields),
+ * and inlined into the two callers below, each with RECORD a constant.
+ */
+static inline __attribute__((always_inline)) int walk_loop(struct walk *w, int until,
+                                                           const bool record)
 {
-        uint64_t rule = rule_for(w->lookup), cfa, pc, sp = w->sp;
-
-        if (unlikely(rule & (R_UNSUPPORTED | R_OUTERMOST)))
-                return rule & R_UNSUPPORTED ? STEP_FAIL : STEP_END;
-        cfa = ((rule & R_CFA_RBP) ? w->bp : sp) + (uint64_t)((int64_t)rule >> R_CFA_SHIFT);
-        /* the return address at cfa - 8 must lie in [sp, stack top) */
-        if (cfa - 8 - sp > w->hi - 8 - sp)
-                return STEP_FAIL;
-        if (record)
-                w->bp_used |= w->bp_first && (rule & R_CFA_RBP);
-        if (rule & R_RBP_SAVED) {
-                uint64_t at = cfa + (uint64_t)(int64_t)(int16_t)(rule >> R_RBP_SHIFT);
-
-                if (at - sp > w->hi - 8 - sp)
-                        return STEP_FAIL;
-                w->bp = *(const uint64_t *)(uintptr_t)at;
-                if (record) {
-                        w->bp_first = false;
-                        memo_read(w->rec, at, w->bp, false, &w->offs);
-                }
-        }
-        pc = *(const uint64_t *)(uintptr_t)(cfa - 8);
-        w->sp = cfa;
-        if (record)
-                memo_read(w->rec, cfa - 8, pc,
-                          pc - w->skip_lo >= w->skip_span && pc != 0 && w->n < w->max,
-                          &w->offs);
-        if (pc == 0)
-                return STEP_END;
-        if (pc - w->skip_lo >= w->skip_span) {
-                if (w->n == w->max)
-                        return STEP_END;
-                w->pcs[w->n++] = pc;
-        }
-        w->lookup = pc - 1; /* the call, not what follows it */
-        return STEP_ON;
-}
-
-/* The hot loop, written out with locals the compiler keeps in registers (through w,
- * every store to pcs[] might have changed the walk's fields).  The same steps as
- * step(w, false), which the recording walk uses. */
-static int walk_plain(struct walk *w, int until)
-{
-        uint64_t lookup = w->lookup, sp = w->sp, bp = w->bp, hi = w->hi;
-        const uint64_t skip_lo = w->skip_lo, skip_span = w->skip_span;
+        uint64_t lookup = w->lookup, sp = w->sp, bp = w->bp, offs = w->offs;
+        const uint64_t hi = w->hi, skip_lo = w->skip_lo, skip_span = w->skip_span;
         uint64_t *const pcs = w->pcs;
         const int max = w->max;
         int n = w->n, r = STEP_ON;
+        bool bp_first = w->bp_first, bp_used = w->bp_used;
 
         while (n < until) {
                 uint64_t rule = rule_for(lookup), cfa, pc;
@@ -311,10 +275,13 @@ static int walk_plain(struct walk *w, int until)
                         break;
                 }
                 cfa = ((rule & R_CFA_RBP) ? bp : sp) + (uint64_t)((int64_t)rule >> R_CFA_SHIFT);
+                /* the return address at cfa - 8 must lie in [sp, stack top) */
                 if (unlikely(cfa < sp + 8 || cfa > hi)) {
                         r = STEP_FAIL;
                         break;
                 }
+                if (record)
+                        bp_used |= bp_first && (rule & R_CFA_RBP);
                 if (rule & R_RBP_SAVED) {
                         uint64_t at = cfa + (uint64_t)(int64_t)(int16_t)(rule >> R_RBP_SHIFT);
 
@@ -323,14 +290,21 @@ static int walk_plain(struct walk *w, int until)
                                 break;
                         }
                         bp = *(const uint64_t *)(uintptr_t)at;
+                        if (record) {
+                                bp_first = false;
+                                memo_read(w->rec, at, bp, false, &offs);
+                        }
                 }
                 pc = *(const uint64_t *)(uintptr_t)(cfa - 8);
                 sp = cfa;
+                bool frame = pc - skip_lo >= skip_span;
+                if (record)
+                        memo_read(w->rec, cfa - 8, pc, frame && pc != 0 && n < max, &offs);
                 if (unlikely(pc == 0)) {
                         r = STEP_END;
                         break;
                 }
-                if (likely(pc - skip_lo >= skip_span)) {
+                if (likely(frame)) {
                         if (unlikely(n == max)) {
                                 r = STEP_END;
                                 break;
@@ -343,18 +317,20 @@ static int walk_plain(struct walk *w, int until)
         w->sp = sp;
         w->bp = bp;
         w->n = n;
+        w->offs = offs;
+        w->bp_first = bp_first;
+        w->bp_used = bp_used;
         return r;
+}
+
+static int walk_plain(struct walk *w, int until)
+{
+        return walk_loop(w, until, false);
 }
 
 static int walk_record(struct walk *w)
 {
-        struct walk l = *w;
-        int r;
-
-        while ((r = step(&l, true)) == STEP_ON)
-                ;
-        *w = l;
-        return r;
+        return walk_loop(w, w->max + 1, true);
 }
 
 /* At the memo's start (MEMO_AFTER frames found): frames replayed into w, or -1 and w
