@@ -15,10 +15,11 @@ static struct memprofd *daemon_of(fuse_req_t req)
         return fuse_req_userdata(req);
 }
 
-static struct snap_key key_of(fuse_req_t req, const struct target *t, int file)
+/* The snapshot of file FILE of the process a node names, as this caller sees it. */
+static struct snap_key key_of(fuse_req_t req, pid_t pid, uint64_t start, int file)
 {
         const struct fuse_ctx *ctx = fuse_req_ctx(req);
-        struct snap_key k = {.pid = t->pid, .start = t->start, .file = file,
+        struct snap_key k = {.pid = pid, .start = start, .file = file,
                              .uid = ctx->uid, .caller = ctx->pid};
         return k;
 }
@@ -65,7 +66,7 @@ static int lookup_file(fuse_req_t req, fuse_ino_t parent, const char *name,
         file = files_find(name);
         if (file < 0)
                 return -ENOENT;
-        struct snap_key k = key_of(req, &t, file);
+        struct snap_key k = key_of(req, t.pid, t.start, file);
         r = snap_get(daemon_of(req), &k, &t, SNAP_LOOKUP, &s);
         if (r < 0)
                 return r;
@@ -103,19 +104,13 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 /* A file's attributes come from the snapshot an open file holds, even after its process
  * exited (fstat on the open file, tar's check after reading); else from a new one. */
-static int getattr_file(fuse_req_t req, fuse_ino_t ino, struct stat *ret)
+static int getattr_file(fuse_req_t req, fuse_ino_t ino, struct node n, struct stat *ret)
 {
         struct snapshot *s;
         struct target t;
-        struct node n;
         int r;
 
-        r = tree_node(ino, &n);
-        if (r < 0)
-                return r;
-        const struct fuse_ctx *ctx = fuse_req_ctx(req);
-        struct snap_key k = {.pid = n.pid, .start = n.start, .file = n.file,
-                             .uid = ctx->uid, .caller = ctx->pid};
+        struct snap_key k = key_of(req, n.pid, n.start, n.file);
         if (snap_find(daemon_of(req), &k, SNAP_STAT, &s) < 0) {
                 r = resolve(req, ino, &n, &t);
                 if (r < 0)
@@ -138,7 +133,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
         r = tree_node(ino, &n);
         if (r == 0 && n.kind == NODE_FILE) {
-                r = getattr_file(req, ino, &st);
+                r = getattr_file(req, ino, n, &st);
         } else if (r == 0) {
                 r = resolve(req, ino, &n, &t);
                 if (r == 0 && n.kind == NODE_ROOT)
@@ -211,7 +206,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         if (r == 0 && n.kind != NODE_FILE)
                 r = -EISDIR;
         if (r == 0) {
-                struct snap_key k = key_of(req, &t, n.file);
+                struct snap_key k = key_of(req, t.pid, t.start, n.file);
                 r = snap_get(daemon_of(req), &k, &t, SNAP_LOOKUP, &s);
         }
         if (r < 0) {

@@ -308,16 +308,9 @@ static void run_threads(const char *rate)
 static void run_threadchurn(const char *rate)
 {
         printf("# 2500 threads one after another, MEMPROF_RATE=%s\n", rate ? rate : "(default)");
-        struct child c;
         char line[64];
-        spawn(&c, "threadchurn", rate, true);
-        expect(&c, line, sizeof(line));
-        struct heap_snapshot *a = snap(c.pid);
-        go(&c);
-        expect(&c, line, sizeof(line));
-        struct heap_snapshot *b = snap(c.pid);
-        go(&c);
-        finish(&c);
+        struct heap_snapshot *a, *b;
+        two_snaps("threadchurn", rate, line, sizeof(line), &a, &b);
         /* glibc allocates nothing per thread through malloc here: the thread's stack
          * and TLS come from mmap and are cached */
         check_delta(a, b, 25000, 25000, 2500000);
@@ -370,16 +363,9 @@ static void run_fork(void)
 static void run_signal(const char *rate)
 {
         printf("# signal handlers that allocate, MEMPROF_RATE=%s\n", rate ? rate : "(default)");
-        struct child c;
         char line[64];
-        spawn(&c, "signal", rate, true);
-        expect(&c, line, sizeof(line));
-        struct heap_snapshot *a = snap(c.pid);
-        go(&c);
-        expect(&c, line, sizeof(line));
-        struct heap_snapshot *b = snap(c.pid);
-        go(&c);
-        finish(&c);
+        struct heap_snapshot *a, *b;
+        two_snaps("signal", rate, line, sizeof(line), &a, &b);
         int handled = 0;
         long iters = 0;
         if (sscanf(line, "B %d %ld", &handled, &iters) != 2 || handled <= 0)
@@ -553,16 +539,9 @@ static void run_sparsegrow(void)
 static void run_sparseplain(const char *rate)
 {
         printf("# sparseplain at MEMPROF_RATE=%s\n", rate ? rate : "(default)");
-        struct child c;
         char line[64];
-        spawn(&c, "sparseplain", rate, true);
-        expect(&c, line, sizeof(line));
-        struct heap_snapshot *a = snap(c.pid);
-        go(&c);
-        expect(&c, line, sizeof(line));
-        struct heap_snapshot *b = snap(c.pid);
-        go(&c);
-        finish(&c);
+        struct heap_snapshot *a, *b;
+        two_snaps("sparseplain", rate, line, sizeof(line), &a, &b);
         check_delta(a, b, 4000, 4000, 1000ull * (32 + 48 + 4096) + 10 * 5050);
         CHECK_EQ("lost samples", b->lost_samples, 0);
         if (rate && !strcmp(rate, "0"))
