@@ -34,12 +34,10 @@ int files_find(const char *name)
         return -1;
 }
 
-bool files_exist(const struct fs_file *f, pid_t pid)
+bool files_shim_present(pid_t pid)
 {
         int fd;
 
-        if (!f->needs_shim)
-                return true;
         if (heap_segment_open(pid, &fd) < 0)
                 return false;
         close(fd);

@@ -64,7 +64,8 @@ struct fs_file {
 size_t files_count(void);
 const struct fs_file *files_get(int index);
 int files_find(const char *name);
-bool files_exist(const struct fs_file *f, pid_t pid);
+/* Whether the process maps a shim segment, so that its needs_shim files exist. */
+bool files_shim_present(pid_t pid);
 
 /* generate.c: file contents.  Return 0, -ENOENT (process or file gone), or the errno
  * the reader should see after a genuine failure, which they have logged. */
