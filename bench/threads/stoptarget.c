@@ -2,7 +2,10 @@
  * in a tight loop and keeps the largest gap between two reads; while a tool stops the
  * process, the ticker is stopped too, so the gap is the stop.  Other threads block in a
  * few nested calls so that each tool has stacks to unwind.
- * stdin commands: 'r' resets the largest gap, 'g' prints it in ns. */
+ * The ticker also keeps every gap over GAP_MIN_NS (start and end, CLOCK_MONOTONIC) so that
+ * bench_threads.py can pick the one that holds a ptrace stop the kernel traced.
+ * stdin commands: 'r' resets, 'g' prints the largest gap in ns, 'l' lists the kept gaps
+ * ("start end" in ns, then "."). */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <pthread.h>
 #include <stdint.h>
@@ -12,6 +15,14 @@
 #include <unistd.h>
 
 #define SLEEPERS 8
+#define GAP_MIN_NS 2000
+#define GAPS_KEPT 4096
+
+struct gap {
+        int64_t start, end;
+};
+static struct gap gaps[GAPS_KEPT];
+static volatile unsigned ngaps;
 
 static volatile int64_t max_gap;
 static volatile int reset, quit;
@@ -35,10 +46,16 @@ static void *ticker(void *arg)
                 int64_t t = now_ns();
 
                 if (reset) {
-                        reset = 0;
+                        ngaps = 0;
                         max_gap = 0;
-                } else if (t - last > max_gap) {
-                        max_gap = t - last;
+                        __atomic_store_n(&reset, 0, __ATOMIC_RELEASE);
+                } else {
+                        if (t - last > max_gap)
+                                max_gap = t - last;
+                        if (t - last >= GAP_MIN_NS && ngaps < GAPS_KEPT) {
+                                gaps[ngaps] = (struct gap){ last, t };
+                                __atomic_store_n(&ngaps, ngaps + 1, __ATOMIC_RELEASE);
+                        }
                 }
                 last = t;
         }
@@ -86,10 +103,18 @@ int main(void)
         while ((c = getchar()) != EOF) {
                 if (c == 'r') {
                         reset = 1;
-                        while (reset)
+                        while (__atomic_load_n(&reset, __ATOMIC_ACQUIRE))
                                 usleep(100);
                 } else if (c == 'g') {
                         printf("%lld\n", (long long)max_gap);
+                        fflush(stdout);
+                } else if (c == 'l') {
+                        unsigned n = __atomic_load_n(&ngaps, __ATOMIC_ACQUIRE);
+
+                        for (unsigned i = 0; i < n; i++)
+                                printf("%lld %lld\n", (long long)gaps[i].start,
+                                       (long long)gaps[i].end);
+                        printf(".\n");
                         fflush(stdout);
                 }
         }

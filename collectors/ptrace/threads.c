@@ -10,6 +10,7 @@
 #include "task.h"
 #include "threads.h"
 #include "unwind.h"
+#include "wakeup.h"
 
 /* The stopped phase: keep it to syscalls that copy, nothing that parses or allocates much. */
 /* Copies every stopped thread's registers and stack and resumes it at once.  Threads
@@ -93,7 +94,7 @@ int threads_collect(pid_t pid, struct thread_snapshot **ret)
         struct thread_snapshot *s = NULL;
         struct timespec now;
         pid_t tracer = 0, live;
-        int r;
+        int r, quick_wake;
 
         if (pid <= 0)
                 return -ENOENT;
@@ -112,10 +113,13 @@ int threads_collect(pid_t pid, struct thread_snapshot **ret)
                 return r;
 
         clock_gettime(CLOCK_REALTIME, &now);
+        quick_wake = wakeup_hold();
         r = stop_set_stop_all(pid, &set);
+        if (r == 0)
+                capture_all(&maps, &set);
+        wakeup_release(quick_wake);
         if (r < 0)
                 goto out;
-        capture_all(&maps, &set);
         uint64_t stopped_ns = stop_set_detach_all(&set);
 
         s = calloc(1, sizeof(*s));
