@@ -235,7 +235,7 @@ static bool all_stopped(const struct stop_set *set, int task_fd)
  * another meanwhile: /proc/PID/task's link count tells, without a listing, and only
  * then is the process listed again.
  */
-int stop_set_stop_all(pid_t pid, struct stop_set *set)
+int stop_set_stop_all(pid_t pid, const struct map_table *maps, struct stop_set *set)
 {
         bool running_stopped = false;
         char path[48];
@@ -256,6 +256,7 @@ int stop_set_stop_all(pid_t pid, struct stop_set *set)
                         continue;
                 if (running_stopped)
                         break; /* listed with everything stopped: nothing new */
+                capture_warm(pid, maps);
                 stop_some(set, 0, false, true);
                 running_stopped = true;
                 if (all_stopped(set, task_fd))

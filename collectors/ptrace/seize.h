@@ -15,8 +15,9 @@ struct stop_set {
 /* Lists /proc/PID/task until no new thread shows up, seizing and interrupting each and
  * waiting for its stop.  Zombies, kernel threads and threads that exit meanwhile stay in
  * the set with an error and no stop.  On failure every stopped thread is detached again.
- * -ENOENT: no such process; -EBUSY: traced by someone else; -EPERM: not allowed. */
-int stop_set_stop_all(pid_t pid, struct stop_set *set);
+ * -ENOENT: no such process; -EBUSY: traced by someone else; -EPERM: not allowed.
+ * maps is the target's memory map, read before: see capture_warm(). */
+int stop_set_stop_all(pid_t pid, const struct map_table *maps, struct stop_set *set);
 
 /* Detaches every stopped thread (a group-stopped one stays stopped); returns the longest
  * time any thread spent stopped, in ns. */

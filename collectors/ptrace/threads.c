@@ -114,7 +114,7 @@ int threads_collect(pid_t pid, struct thread_snapshot **ret)
 
         clock_gettime(CLOCK_REALTIME, &now);
         quick_wake = wakeup_hold();
-        r = stop_set_stop_all(pid, &set);
+        r = stop_set_stop_all(pid, &maps, &set);
         if (r == 0)
                 capture_all(&maps, &set);
         wakeup_release(quick_wake);
