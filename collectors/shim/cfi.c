@@ -425,7 +425,8 @@ uint64_t mp_cfi_rule(uint64_t pc)
         if (row.ra_how != HOW_OFFSET || row.ra_off != -8)
                 return R_UNSUPPORTED;
         if (row.rbp_how == HOW_OFFSET) {
-                if (row.rbp_off < INT16_MIN || row.rbp_off > INT16_MAX)
+                /* below the return address, so the walk need not bound it from above */
+                if (row.rbp_off < INT16_MIN || row.rbp_off > -16)
                         return R_UNSUPPORTED;
                 rule |= R_RBP_SAVED | (uint64_t)(uint16_t)(int16_t)row.rbp_off << R_RBP_SHIFT;
         } else if (row.rbp_how != HOW_SAME) {

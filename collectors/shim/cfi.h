@@ -10,7 +10,7 @@
  *   bit   2      the caller's RBP is saved at CFA + RBP offset (else RBP is unchanged)
  *   bit   3      outermost frame: the return address is undefined
  *   bit   4      this unwinder cannot do the frame: libunwind must
- *   bits 16..31  RBP offset (signed)
+ *   bits 16..31  RBP offset (signed, at most -16: below the return address)
  *   bits 32..63  CFA offset (signed)
  * The return address is always at CFA - 8 (anything else is bit 4).
  */

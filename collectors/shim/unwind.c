@@ -49,8 +49,10 @@ static inline bool slot_holds(const struct slot *s, uint64_t pc, uint64_t *ret)
         uint64_t rule = __atomic_load_n(&s->rule, __ATOMIC_RELAXED);
         uint64_t key = __atomic_load_n(&s->key, __ATOMIC_RELAXED);
 
+        /* An empty slot (0, 0) matches no pc a walk looks up but 0, which only a return
+         * address of 1 leads to; its rule 0 then fails the walk's CFA check. */
         *ret = rule;
-        return rule && (key ^ rule) == pc;
+        return (key ^ rule) == pc;
 }
 
 static __attribute__((noinline)) uint64_t rule_miss(struct slot *s, uint64_t pc)
@@ -255,19 +257,20 @@ enum { STEP_ON, STEP_END, STEP_FAIL };
  * The walk from w's frame outward until UNTIL frames are found (or its end), recording
  * every word it reads into w->rec when RECORD.  Written with locals, which the compiler
  * keeps in registers (through w, every store to pcs[] might change the walk's fields),
- * and inlined into the two callers below, each with RECORD a constant.
+ * and inlined into the two callers below, each with RECORD a constant.  The walk ends
+ * at the max-th frame found, without a step past it.
  */
 static inline __attribute__((always_inline)) int walk_loop(struct walk *w, int until,
                                                            const bool record)
 {
         uint64_t lookup = w->lookup, sp = w->sp, bp = w->bp, offs = w->offs;
         const uint64_t hi = w->hi, skip_lo = w->skip_lo, skip_span = w->skip_span;
-        uint64_t *const pcs = w->pcs;
-        const int max = w->max;
-        int n = w->n, r = STEP_ON;
+        uint64_t *out = w->pcs + w->n;
+        uint64_t *const full = w->pcs + w->max, *const lim = until < w->max ? w->pcs + until : full;
+        int r = STEP_ON;
         bool bp_first = w->bp_first, bp_used = w->bp_used;
 
-        while (n < until) {
+        while (out < lim) {
                 uint64_t rule = rule_for(lookup), cfa, pc;
 
                 if (unlikely(rule & (R_UNSUPPORTED | R_OUTERMOST))) {
@@ -283,9 +286,10 @@ static inline __attribute__((always_inline)) int walk_loop(struct walk *w, int u
                 if (record)
                         bp_used |= bp_first && (rule & R_CFA_RBP);
                 if (rule & R_RBP_SAVED) {
+                        /* at most cfa - 16 (cfi.c), so below the stack top too */
                         uint64_t at = cfa + (uint64_t)(int64_t)(int16_t)(rule >> R_RBP_SHIFT);
 
-                        if (unlikely(at < sp || at > hi - 8)) {
+                        if (unlikely(at < sp)) {
                                 r = STEP_FAIL;
                                 break;
                         }
@@ -299,24 +303,21 @@ static inline __attribute__((always_inline)) int walk_loop(struct walk *w, int u
                 sp = cfa;
                 bool frame = pc - skip_lo >= skip_span;
                 if (record)
-                        memo_read(w->rec, cfa - 8, pc, frame && pc != 0 && n < max, &offs);
+                        memo_read(w->rec, cfa - 8, pc, frame && pc != 0, &offs);
                 if (unlikely(pc == 0)) {
                         r = STEP_END;
                         break;
                 }
-                if (likely(frame)) {
-                        if (unlikely(n == max)) {
-                                r = STEP_END;
-                                break;
-                        }
-                        pcs[n++] = pc;
-                }
                 lookup = pc - 1; /* the call, not what follows it */
+                if (likely(frame))
+                        *out++ = pc;
         }
+        if (out == full)
+                r = STEP_END;
         w->lookup = lookup;
         w->sp = sp;
         w->bp = bp;
-        w->n = n;
+        w->n = (int)(out - w->pcs);
         w->offs = offs;
         w->bp_first = bp_first;
         w->bp_used = bp_used;
