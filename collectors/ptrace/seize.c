@@ -14,6 +14,7 @@
 
 #include "seize.h"
 #include "task.h"
+#include "wakeup.h"
 
 /* Threads that keep being born faster than we stop them: give up rescanning after this. */
 #define STOP_MAX_PASSES 64
@@ -241,7 +242,7 @@ int stop_set_stop_all(pid_t pid, const struct map_table *maps, struct stop_set *
         char path[48];
         int r = 0, task_fd;
 
-        *set = (struct stop_set){ .pid = pid };
+        *set = (struct stop_set){ .pid = pid, .quick_wake = -1 };
         snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
         task_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         for (int pass = 0; pass < STOP_MAX_PASSES; pass++) {
@@ -256,6 +257,7 @@ int stop_set_stop_all(pid_t pid, const struct map_table *maps, struct stop_set *
                         continue;
                 if (running_stopped)
                         break; /* listed with everything stopped: nothing new */
+                set->quick_wake = wakeup_hold();
                 capture_warm(pid, maps);
                 stop_some(set, 0, false, true);
                 running_stopped = true;
@@ -305,6 +307,12 @@ void stop_set_detach(struct thread_capture *t)
         t->stopped = false;
 }
 
+void stop_set_running_resumed(struct stop_set *set)
+{
+        wakeup_release(set->quick_wake);
+        set->quick_wake = -1;
+}
+
 uint64_t stop_set_detach_all(struct stop_set *set)
 {
         uint64_t longest = 0;
@@ -316,6 +324,7 @@ uint64_t stop_set_detach_all(struct stop_set *set)
                 if (t->detach_ns && (uint64_t)(t->detach_ns - t->interrupt_ns) > longest)
                         longest = (uint64_t)(t->detach_ns - t->interrupt_ns);
         }
+        stop_set_running_resumed(set);
         /* the leader last, as in the stop: its death waits for the others' */
         for (int leader = 0; leader < 2; leader++)
                 for (size_t i = 0; i < set->n; i++) {

@@ -10,6 +10,7 @@ struct stop_set {
         pid_t pid;
         size_t n, cap;
         struct thread_capture *threads; /* sorted by tid */
+        int quick_wake; /* wakeup_hold()'s request while running threads are stopped */
 };
 
 /* Lists /proc/PID/task until no new thread shows up, seizing and interrupting each and
@@ -24,5 +25,7 @@ int stop_set_stop_all(pid_t pid, const struct map_table *maps, struct stop_set *
 uint64_t stop_set_detach_all(struct stop_set *set);
 /* Resumes one stopped thread (a no-op for one that is not stopped). */
 void stop_set_detach(struct thread_capture *t);
+/* Says the threads that were running are resumed: idle CPUs may sleep again. */
+void stop_set_running_resumed(struct stop_set *set);
 
 void stop_set_clear(struct stop_set *set);

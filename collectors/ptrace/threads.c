@@ -10,7 +10,6 @@
 #include "task.h"
 #include "threads.h"
 #include "unwind.h"
-#include "wakeup.h"
 
 /* The stopped phase: keep it to syscalls that copy, nothing that parses or allocates much. */
 /* Copies every stopped thread's registers and stack and resumes it at once.  Threads
@@ -20,7 +19,7 @@ static void capture_all(const struct map_table *maps, struct stop_set *set)
 {
         size_t budget = CAPTURE_BUDGET;
 
-        for (int running = 1; running >= 0; running--)
+        for (int running = 1; running >= 0; running--) {
                 for (size_t i = 0; i < set->n; i++) {
                         struct thread_capture *t = &set->threads[i];
 
@@ -31,6 +30,9 @@ static void capture_all(const struct map_table *maps, struct stop_set *set)
                         /* all were stopped together, so the copies are one instant */
                         stop_set_detach(t);
                 }
+                if (running)
+                        stop_set_running_resumed(set);
+        }
 }
 
 static int unwind_all(pid_t live, const struct map_table *maps, const struct stop_set *set,
@@ -94,7 +96,7 @@ int threads_collect(pid_t pid, struct thread_snapshot **ret)
         struct thread_snapshot *s = NULL;
         struct timespec now;
         pid_t tracer = 0, live;
-        int r, quick_wake;
+        int r;
 
         if (pid <= 0)
                 return -ENOENT;
@@ -113,13 +115,10 @@ int threads_collect(pid_t pid, struct thread_snapshot **ret)
                 return r;
 
         clock_gettime(CLOCK_REALTIME, &now);
-        quick_wake = wakeup_hold();
         r = stop_set_stop_all(pid, &maps, &set);
-        if (r == 0)
-                capture_all(&maps, &set);
-        wakeup_release(quick_wake);
         if (r < 0)
                 goto out;
+        capture_all(&maps, &set);
         uint64_t stopped_ns = stop_set_detach_all(&set);
 
         s = calloc(1, sizeof(*s));
