@@ -20,5 +20,8 @@ __attribute__((visibility("hidden"))) int mp_unwind(uint64_t *pcs, int max, uint
 /* The calling thread ends: its memo pages go. */
 __attribute__((visibility("hidden"))) void mp_unwind_thread_end(void);
 
+/* Walks the calling thread replayed from its memo so far (for tests and diagnostics). */
+__attribute__((visibility("hidden"))) unsigned mp_unwind_replays(void);
+
 /* Forgets every cached rule: code may be unmapped and other code mapped in its place. */
 __attribute__((visibility("hidden"))) void mp_unwind_forget(void);
