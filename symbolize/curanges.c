@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "memprof/array.h"
+
 /* A file's ranges are bounded by its size; this bounds the memory a hostile one costs.
  * Past it, the remaining units are simply not indexed. */
 #define MAX_RANGES (1u << 22)
@@ -27,27 +29,19 @@ struct curanges {
 };
 
 static int add_unit(struct curanges *cr, Dwarf_Die *die) {
-        if (cr->nunits == cr->units_cap) {
-                size_t cap = cr->units_cap ? cr->units_cap * 2 : 64;
-                Dwarf_Die *u = realloc(cr->units, cap * sizeof(*u));
-                if (!u)
-                        return -ENOMEM;
-                cr->units = u;
-                cr->units_cap = cap;
-        }
+        int r = ARRAY_RESERVE(cr->units, cr->units_cap, cr->nunits, 1, 64, UINT32_MAX);
+
+        if (r < 0)
+                return r;
         cr->units[cr->nunits++] = *die;
         return 0;
 }
 
 static int add_range(struct curanges *cr, Dwarf_Addr low, Dwarf_Addr high) {
-        if (cr->n == cr->cap) {
-                size_t cap = cr->cap ? cr->cap * 2 : 256;
-                struct curange *r = realloc(cr->ranges, cap * sizeof(*r));
-                if (!r)
-                        return -ENOMEM;
-                cr->ranges = r;
-                cr->cap = cap;
-        }
+        int r = ARRAY_RESERVE(cr->ranges, cr->cap, cr->n, 1, 256, MAX_RANGES);
+
+        if (r < 0)
+                return r;
         cr->ranges[cr->n++] = (struct curange){ .low = low, .high = high,
                                                 .unit = (uint32_t) cr->nunits };
         return 0;

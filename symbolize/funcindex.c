@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memprof/array.h"
+
 /* Namespaces and classes nest function definitions; deeper than this is not code. */
 #define MAX_NESTING 16
 
@@ -44,14 +46,10 @@ void funcindex_free(struct funcindex *fi) {
 }
 
 static int add_range(struct unit *u, Dwarf_Addr low, Dwarf_Addr high, Dwarf_Die *die) {
-        if (u->n == u->cap) {
-                size_t cap = u->cap ? u->cap * 2 : 64;
-                struct range *r = realloc(u->ranges, cap * sizeof(*r));
-                if (!r)
-                        return -ENOMEM;
-                u->ranges = r;
-                u->cap = cap;
-        }
+        int r = ARRAY_RESERVE(u->ranges, u->cap, u->n, 1, 64, SIZE_MAX);
+
+        if (r < 0)
+                return r;
         u->ranges[u->n++] = (struct range){ .low = low, .high = high, .die = *die };
         return 0;
 }
@@ -102,14 +100,8 @@ static struct unit *unit_of(struct funcindex *fi, Dwarf_Die *cu) {
         if (lo < fi->n && fi->units[lo].offset == off)
                 return &fi->units[lo];
 
-        if (fi->n == fi->cap) {
-                size_t cap = fi->cap ? fi->cap * 2 : 64;
-                struct unit *u = realloc(fi->units, cap * sizeof(*u));
-                if (!u)
-                        return NULL;
-                fi->units = u;
-                fi->cap = cap;
-        }
+        if (ARRAY_RESERVE(fi->units, fi->cap, fi->n, 1, 64, SIZE_MAX) < 0)
+                return NULL;
         memmove(fi->units + lo + 1, fi->units + lo, (fi->n - lo) * sizeof(*fi->units));
         fi->n++;
         struct unit *u = &fi->units[lo];

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memprof/array.h"
+
 /* Slots: a power of two, kept at most half full, grown from a small start so that a
  * binary with few hot addresses costs little. */
 #define MEMO_MIN_SLOTS 1024
@@ -95,16 +97,8 @@ void memo_put(struct memo *m, uint64_t vaddr, const struct sym_line *lines, size
                 reset(m);
         if ((m->count + 1) * 2 > m->nslots && m->nslots < MEMO_MAX_SLOTS && grow(m) < 0)
                 return;
-        if (m->pool_cap - m->pool_len < n) {
-                size_t cap = m->pool_cap ? m->pool_cap * 2 : 1024;
-                if (cap > MEMO_MAX_LINES)
-                        cap = MEMO_MAX_LINES;
-                struct sym_line *pool = realloc(m->pool, cap * sizeof(*pool));
-                if (!pool)
-                        return;
-                m->pool = pool;
-                m->pool_cap = cap;
-        }
+        if (ARRAY_RESERVE(m->pool, m->pool_cap, m->pool_len, n, 1024, MEMO_MAX_LINES) < 0)
+                return;
 
         size_t i = slot_of(m, vaddr);
         while (m->slots[i].used) {

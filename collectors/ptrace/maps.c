@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "memprof/array.h"
 #include "maps.h"
 #include "procmaps.h"
 
@@ -14,18 +15,10 @@ static int add_range(const struct maps_entry *e, void *userdata)
 
         if (e->end <= e->start)
                 return 0;
-        if (t->n == t->cap) {
-                size_t ncap = t->cap ? t->cap * 2 : 64;
-                struct map_range *nr;
+        int r = ARRAY_RESERVE(t->ranges, t->cap, t->n, 1, 64, MAPS_MAX_RANGES);
 
-                if (ncap > MAPS_MAX_RANGES)
-                        return -E2BIG;
-                nr = realloc(t->ranges, ncap * sizeof(*nr));
-                if (!nr)
-                        return -ENOMEM;
-                t->ranges = nr;
-                t->cap = ncap;
-        }
+        if (r < 0)
+                return r;
         t->ranges[t->n++] = (struct map_range){
                 .start = e->start,
                 .end = e->end,

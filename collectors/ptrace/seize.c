@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "memprof/array.h"
 #include "seize.h"
 #include "task.h"
 #include "wakeup.h"
@@ -38,18 +39,10 @@ static bool stop_set_has(const struct stop_set *set, size_t sorted, pid_t tid)
 
 static int stop_set_add(struct stop_set *set, pid_t tid, struct thread_capture **ret)
 {
-        if (set->n == set->cap) {
-                size_t ncap = set->cap ? set->cap * 2 : 16;
-                struct thread_capture *nt;
+        int r = ARRAY_RESERVE(set->threads, set->cap, set->n, 1, 16, TASK_MAX_THREADS);
 
-                if (set->cap >= TASK_MAX_THREADS)
-                        return -E2BIG;
-                nt = realloc(set->threads, ncap * sizeof(*nt));
-                if (!nt)
-                        return -ENOMEM;
-                set->threads = nt;
-                set->cap = ncap;
-        }
+        if (r < 0)
+                return r;
         *ret = &set->threads[set->n++];
         **ret = (struct thread_capture){ .tid = tid };
         return 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "memprof/array.h"
 #include "task.h"
 
 int task_stat_read(pid_t pid, pid_t tid, struct proc_stat *ret)
@@ -62,21 +63,9 @@ int task_list(pid_t pid, pid_t **ret, size_t *ret_n)
 
                 if (*end || tid <= 0)
                         continue;
-                if (n == cap) {
-                        pid_t *nt;
-
-                        if (cap >= TASK_MAX_THREADS) {
-                                r = -E2BIG;
-                                goto out;
-                        }
-                        cap = cap ? cap * 2 : 32;
-                        nt = realloc(tids, cap * sizeof(*tids));
-                        if (!nt) {
-                                r = -ENOMEM;
-                                goto out;
-                        }
-                        tids = nt;
-                }
+                r = ARRAY_RESERVE(tids, cap, n, 1, 32, TASK_MAX_THREADS);
+                if (r < 0)
+                        goto out;
                 tids[n++] = (pid_t)tid;
         }
         if (errno) {

@@ -8,17 +8,7 @@
 #include <unistd.h>
 
 #include "procfs.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                        \
-        do {                                                                               \
-                if (!(cond)) {                                                             \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,   \
-                                #cond);                                                    \
-                        failures++;                                                        \
-                }                                                                          \
-        } while (0)
+#include "../check.h"
 
 static int status(const char *text, struct proc_status *st)
 {
@@ -265,9 +255,9 @@ int main(void)
         test_start_time();
         test_stat_fields();
         test_live();
-        if (failures)
-                fprintf(stderr, "%d checks failed\n", failures);
+        if (check_failures)
+                fprintf(stderr, "%d checks failed\n", check_failures);
         else
                 printf("all procfs checks passed\n");
-        return failures ? 1 : 0;
+        return check_failures ? 1 : 0;
 }
