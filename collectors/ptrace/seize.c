@@ -142,6 +142,15 @@ static bool is_running(const struct thread_capture *t)
         return t->stat.state == 'R';
 }
 
+static bool any_running(const struct stop_set *set)
+{
+        for (size_t i = 0; i < set->n; i++)
+                if (set->threads[i].seized && !set->threads[i].stopped &&
+                    is_running(&set->threads[i]))
+                        return true;
+        return false;
+}
+
 /* Interrupts the seized threads from `first` on that are not stopped yet and match
  * `running` (or all, when all is set), then waits for their stops.  The leader is
  * waited for last: if the process is killed meanwhile, its death is only reported once
@@ -250,8 +259,10 @@ int stop_set_stop_all(pid_t pid, const struct map_table *maps, struct stop_set *
                         continue;
                 if (running_stopped)
                         break; /* listed with everything stopped: nothing new */
-                set->quick_wake = wakeup_hold();
-                capture_warm(pid, maps);
+                if (any_running(set)) {
+                        set->quick_wake = wakeup_hold();
+                        capture_warm(pid, maps);
+                }
                 stop_some(set, 0, false, true);
                 running_stopped = true;
                 if (all_stopped(set, task_fd))

@@ -1,11 +1,12 @@
-/* A PM QoS CPU latency request held for the few hundred microseconds of a collection.
+/* A PM QoS CPU latency request, held while a collection has running threads stopped.
  *
  * A running thread we stop leaves its CPU idle, and an idle CPU sleeps (HLT, a deep
  * C-state, or a halted vCPU the hypervisor must schedule again).  Resuming the thread
  * then waits for that CPU to wake: 12-25 us on the virtual machines here, up to 100+ us
  * on bare metal with deep C-states, more than everything else in the stop together.
  * With a latency request of 0 the idle loop polls instead, and the resume is a store
- * the polling CPU sees at once.  The request covers only the collection. */
+ * the polling CPU sees at once.  The request covers only those tens of microseconds,
+ * and only collections that stop a running thread take it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>

@@ -167,11 +167,12 @@ bool mp_table_release(uint32_t live, void *ptr)
 #define ADDR_DELETED UINT32_MAX
 #define ADDR_PROBES 32u
 
-/* Live sampled objects lie at least a page apart (each has a block of its own with a
- * page more than it asked for), so a page number is a home no two share, and objects
- * near each other in the heap share the index's pages: a run of samples writes a few
- * pages of the index, not one page each.  The bits above 1 GiB are mixed in, so that
- * arenas and mappings far apart do not pile onto the same homes. */
+/* Indexed objects lie about a page apart or more (sparse: each has a block of its own
+ * with a page more than it asked for; dense indexes only objects that start within 16
+ * bytes of a page), so a page number is a home few share, and objects near each other
+ * in the heap share the index's pages: a run of samples writes a few pages of the
+ * index, not one page each.  The bits above 1 GiB are mixed in, so that arenas and
+ * mappings far apart do not pile onto the same homes. */
 static uint32_t addr_home(uintptr_t p)
 {
         return (uint32_t)((p >> 12) + mix(p >> 30)) & mp.addr_index_mask;
