@@ -98,9 +98,10 @@ static int create_private(const struct geometry *g)
         mp.priv_size = size;
         mp.priv_index_size = off_live;
         mp.stack_index = (uint32_t *)p;
-        mp.stack_index_mask = si - 1;
+        mp.stack_index_max = si - 1;
         mp.bucket_index = (uint32_t *)(p + off_bucket);
-        mp.bucket_index_mask = bi - 1;
+        mp.bucket_index_max = bi - 1;
+        mp_table_indices_reset();
         mp.live = (struct mp_live *)(p + off_live);
         mp.live_cap = g->live;
         mp.live_used = 0;
@@ -289,8 +290,10 @@ static void fork_child(void)
         mp_tls_slot = &mp_sentinel;
         munmap(mp.hdr, mp.seg_size);
         mp.hdr = NULL;
-        if (mp.priv_index_size)
+        if (mp.priv_index_size) {
                 madvise(mp.priv, mp.priv_index_size, MADV_DONTNEED);
+                mp_table_indices_reset();
+        }
         mp.gen++;
         mp.pre_mallocs = mp.pre_frees = mp.pre_bytes = 0;
         mp_sentinel.frees = 0;

@@ -75,8 +75,9 @@ struct mp_state {
         void *priv;
         size_t priv_index_size; /* the stack and bucket indices at its start */
         size_t priv_size;
-        uint32_t *stack_index, stack_index_mask;
-        uint32_t *bucket_index, bucket_index_mask;
+        /* each index in use up to its mask, which grows to its max (see table.c) */
+        uint32_t *stack_index, stack_index_mask, stack_index_max;
+        uint32_t *bucket_index, bucket_index_mask, bucket_index_max;
         struct mp_live *live;
         uint32_t live_cap, live_used, live_free; /* live_free: UINT32_MAX = none */
         /* address -> live index: every sampled object in sparse mode; in dense mode
@@ -187,6 +188,7 @@ MP_HIDDEN uint64_t mp_stack_hash(const uint64_t *pcs, uint32_t depth);
 MP_HIDDEN int mp_table_record(const uint64_t *pcs, uint32_t depth, uint64_t hash,
                               uint64_t size, uint32_t *ret_live);
 MP_HIDDEN void mp_table_prefault(uint64_t stack_hash, uint64_t size, uintptr_t p);
+MP_HIDDEN void mp_table_indices_reset(void);
 MP_HIDDEN void mp_table_commit(uint32_t live, void *ptr, uint32_t offset);
 MP_HIDDEN void mp_table_abort(uint32_t live);
 MP_HIDDEN bool mp_table_release(uint32_t live, void *ptr);

@@ -26,9 +26,72 @@ uint64_t mp_stack_hash(const uint64_t *pcs, uint32_t depth)
         return mix(h);
 }
 
+/*
+ * The stack and bucket indices (entry + 1 per slot, 0 empty, linear probing) have room
+ * reserved for the tables' full capacity, 1.5 MiB at the default rate, but start at
+ * INDEX_START slots and double as they fill, kept at most half full: a hash spreads
+ * entries over every page of an index, and a program with a few thousand sampled sites
+ * then writes a few pages instead of all of them (churn: ~500 page faults fewer).  A
+ * doubling files the entries again from the segment's own tables, under mp_lock;
+ * mp_table_prefault reads a mask without it, and a stale mask is a smaller one, naming
+ * a slot that exists.
+ */
+#define INDEX_START 4096u
+
+static uint32_t stack_home(uint32_t stack, uint32_t mask)
+{
+        return (uint32_t)mp.stacks[stack].hash & mask;
+}
+
+static uint32_t bucket_home(uint64_t stack_hash, uint64_t size, uint32_t mask)
+{
+        return (uint32_t)mix(stack_hash ^ size * 0x9e3779b97f4a7c15ull) & mask;
+}
+
+static uint32_t bucket_home_of(uint32_t bucket, uint32_t mask)
+{
+        const struct mp_bucket *b = &mp.buckets[bucket];
+        return bucket_home(mp.stacks[b->stack].hash, b->size, mask);
+}
+
+/* Doubles an index and files its n entries again. */
+static __attribute__((noinline, cold)) void index_grow(uint32_t *slots, uint32_t *mask,
+                                                       uint32_t n,
+                                                       uint32_t (*home)(uint32_t, uint32_t))
+{
+        uint32_t m = *mask * 2 + 1;
+        for (uint32_t i = 0; i <= *mask; i++)
+                __atomic_store_n(&slots[i], 0, __ATOMIC_RELAXED);
+        for (uint32_t e = 0; e < n; e++) {
+                uint32_t i = home(e, m);
+                while (slots[i])
+                        i = (i + 1) & m;
+                __atomic_store_n(&slots[i], e + 1, __ATOMIC_RELAXED);
+        }
+        __atomic_store_n(mask, m, __ATOMIC_RELAXED);
+}
+
+/* Room for one more of n entries, the index kept at most half full. */
+static inline void index_make_room(uint32_t *slots, uint32_t *mask, uint32_t max, uint32_t n,
+                                   uint32_t (*home)(uint32_t, uint32_t))
+{
+        if (unlikely((uint64_t)(n + 1) * 2 > (uint64_t)*mask + 1) && *mask < max)
+                index_grow(slots, mask, n, home);
+}
+
+void mp_table_indices_reset(void)
+{
+        mp.stack_index_mask = mp.stack_index_max < INDEX_START ? mp.stack_index_max
+                                                               : INDEX_START - 1;
+        mp.bucket_index_mask = mp.bucket_index_max < INDEX_START ? mp.bucket_index_max
+                                                                 : INDEX_START - 1;
+}
+
 static int intern_stack(const uint64_t *pcs, uint32_t depth, uint64_t h, uint32_t *ret)
 {
         struct mp_seg_header *hdr = mp.hdr;
+        index_make_room(mp.stack_index, &mp.stack_index_mask, mp.stack_index_max,
+                        hdr->nstacks, stack_home);
         uint32_t i = (uint32_t)h & mp.stack_index_mask;
         for (;; i = (i + 1) & mp.stack_index_mask) {
                 uint32_t e = mp.stack_index[i];
@@ -50,21 +113,18 @@ static int intern_stack(const uint64_t *pcs, uint32_t depth, uint64_t h, uint32_
         mp.stacks[n] = (struct mp_stack){ .hash = h, .frames_off = nf, .depth = depth };
         __atomic_store_n(&hdr->nframes, nf + depth, __ATOMIC_RELEASE);
         __atomic_store_n(&hdr->nstacks, n + 1, __ATOMIC_RELEASE);
-        /* the index holds 2x cap entries: never full */
+        /* the index grows to 2x cap entries: never full */
         __atomic_store_n(&mp.stack_index[i], n + 1, __ATOMIC_RELAXED);
         *ret = n;
         return 0;
 }
 
-static uint32_t bucket_home(uint64_t stack_hash, uint64_t size)
-{
-        return (uint32_t)mix(stack_hash ^ size * 0x9e3779b97f4a7c15ull) & mp.bucket_index_mask;
-}
-
 static int intern_bucket(uint32_t stack, uint64_t stack_hash, uint64_t size, uint32_t *ret)
 {
         struct mp_seg_header *hdr = mp.hdr;
-        uint32_t i = bucket_home(stack_hash, size);
+        index_make_room(mp.bucket_index, &mp.bucket_index_mask, mp.bucket_index_max,
+                        hdr->nbuckets, bucket_home_of);
+        uint32_t i = bucket_home(stack_hash, size, mp.bucket_index_mask);
         for (;; i = (i + 1) & mp.bucket_index_mask) {
                 uint32_t e = mp.bucket_index[i];
                 if (!e)
@@ -187,9 +247,11 @@ static uint32_t addr_home(uintptr_t p)
  */
 void mp_table_prefault(uint64_t stack_hash, uint64_t size, uintptr_t p)
 {
-        __atomic_fetch_add(&mp.stack_index[stack_hash & mp.stack_index_mask], 0,
-                           __ATOMIC_RELAXED);
-        __atomic_fetch_add(&mp.bucket_index[bucket_home(stack_hash, size)], 0,
+        uint32_t sm = __atomic_load_n(&mp.stack_index_mask, __ATOMIC_RELAXED);
+        uint32_t bm = __atomic_load_n(&mp.bucket_index_mask, __ATOMIC_RELAXED);
+
+        __atomic_fetch_add(&mp.stack_index[stack_hash & sm], 0, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&mp.bucket_index[bucket_home(stack_hash, size, bm)], 0,
                            __ATOMIC_RELAXED);
         if (mp_sparse())
                 __atomic_fetch_add(&mp.addr_index[addr_home(p)], 0, __ATOMIC_RELAXED);

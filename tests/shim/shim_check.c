@@ -534,6 +534,32 @@ static void run_sparsegrow(void)
         heap_snapshot_free(b);
 }
 
+/* 6000 buckets, twice each: the indices grow past their start and keep every entry. */
+static void run_manysizes(void)
+{
+        char line[64];
+        struct heap_snapshot *a, *b;
+        size_t n = 0;
+
+        two_snaps("manysizes", "65536", line, sizeof(line), &a, &b);
+        check_delta(a, b, 12000, 12000, UINT64_MAX);
+        CHECK_EQ("lost samples", b->lost_samples, 0);
+        for (size_t i = 0; i < b->nsites; i++) {
+                const struct heap_site *s = &b->sites[i];
+
+                if (s->size < (1u << 20) || s->size >= (1u << 20) + 16 * 6000)
+                        continue;
+                n++;
+                if ((s->size & 15) || s->allocs != 2 || s->frees != 2)
+                        fail("manysizes: size %llu has %llu allocs, %llu frees",
+                             (unsigned long long)s->size, (unsigned long long)s->allocs,
+                             (unsigned long long)s->frees);
+        }
+        CHECK_EQ("sites of the 6000 sizes", n, 6000);
+        heap_snapshot_free(a);
+        heap_snapshot_free(b);
+}
+
 /* Sparse mode's slow path for what is not sampled: free(NULL), page-aligned blocks,
  * realloc from NULL and to 0; exact counts at any rate. */
 static void run_sparseplain(const char *rate)
@@ -703,6 +729,8 @@ int main(int argc, char **argv)
                 run_sparsefork();
         else if (!strcmp(s, "sparsegrow"))
                 run_sparsegrow();
+        else if (!strcmp(s, "manysizes"))
+                run_manysizes();
         else if (!strcmp(s, "noshm"))
                 check_noshm();
         else

@@ -759,6 +759,33 @@ static void scenario_sparsefork(void)
         sync_point("C\n");
 }
 
+/* 6000 distinct sizes of 1 MiB and a little more, two rounds, each block freed at once:
+ * at MEMPROF_RATE=65536 every one is sampled (1 - exp(-16)), so 6000 buckets of one
+ * stack, which the shim's bucket index, starting at 4096 slots, must double twice for
+ * and still find in the second round.  12000 mallocs, 12000 frees. */
+#define MS_N 6000
+#define MS_BASE (1u << 20)
+
+__attribute__((noinline)) static void many_sizes_round(void)
+{
+        for (unsigned k = 0; k < MS_N; k++) {
+                void *p = malloc(MS_BASE + 16 * k);
+
+                CHECK(p);
+                ESCAPE(p);
+                free(p);
+        }
+}
+
+static void scenario_manysizes(void)
+{
+        sync_point("A\n");
+        /* one call site, so one stack for both rounds (volatile: not unrolled) */
+        for (volatile int round = 0; round < 2; round++)
+                many_sizes_round();
+        sync_point("B\n");
+}
+
 int main(int argc, char **argv)
 {
         if (argc != 2)
@@ -788,6 +815,8 @@ int main(int argc, char **argv)
                 scenario_sparsefork();
         else if (!strcmp(s, "sparsegrow"))
                 scenario_sparsegrow();
+        else if (!strcmp(s, "manysizes"))
+                scenario_manysizes();
         else
                 return 2;
         return 0;
