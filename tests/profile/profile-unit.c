@@ -8,25 +8,15 @@
 #include <zlib.h>
 
 #include "profile-private.h"
+#include "../check.h"
 
-static int failures;
-
-#define EXPECT(cond)                                                                    \
-        do {                                                                            \
-                if (!(cond)) {                                                          \
-                        fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__,     \
-                                #cond);                                                 \
-                        failures++;                                                     \
-                }                                                                       \
-        } while (0)
-
-#define EXPECT_R(expr, want)                                                            \
+#define CHECK_R(expr, want)                                                             \
         do {                                                                            \
                 int _r = (expr);                                                        \
                 if (_r != (want)) {                                                     \
                         fprintf(stderr, "%s:%d: %s returned %d, want %d\n", __FILE__,   \
                                 __LINE__, #expr, _r, (want));                           \
-                        failures++;                                                     \
+                        check_failures++;                                               \
                 }                                                                       \
         } while (0)
 
@@ -72,33 +62,33 @@ static void test_strings(void)
         char buf[32];
         int64_t a, b, c;
 
-        EXPECT_R(profile_new(&p), 0);
-        EXPECT(p->strings.n == 1 && strcmp(p->strings.strs[0], "") == 0);
+        CHECK_R(profile_new(&p), 0);
+        CHECK(p->strings.n == 1 && strcmp(p->strings.strs[0], "") == 0);
 
         strcpy(buf, "hello");
-        EXPECT_R(strtab_intern(&p->strings, buf, &a), 0);
+        CHECK_R(strtab_intern(&p->strings, buf, &a), 0);
         strcpy(buf, "world"); /* the table must hold its own copy */
-        EXPECT_R(strtab_intern(&p->strings, buf, &b), 0);
+        CHECK_R(strtab_intern(&p->strings, buf, &b), 0);
         strcpy(buf, "hello");
-        EXPECT_R(strtab_intern(&p->strings, buf, &c), 0);
-        EXPECT(a == 1 && b == 2 && c == a);
-        EXPECT(strcmp(p->strings.strs[1], "hello") == 0);
-        EXPECT_R(strtab_intern(&p->strings, "", &c), 0);
-        EXPECT(c == 0);
-        EXPECT_R(strtab_intern(&p->strings, NULL, &c), 0);
-        EXPECT(c == 0);
-        EXPECT(p->strings.n == 3);
+        CHECK_R(strtab_intern(&p->strings, buf, &c), 0);
+        CHECK(a == 1 && b == 2 && c == a);
+        CHECK(strcmp(p->strings.strs[1], "hello") == 0);
+        CHECK_R(strtab_intern(&p->strings, "", &c), 0);
+        CHECK(c == 0);
+        CHECK_R(strtab_intern(&p->strings, NULL, &c), 0);
+        CHECK(c == 0);
+        CHECK(p->strings.n == 3);
 
         /* Enough strings to make the hash table grow several times. */
         for (int i = 0; i < 5000; i++) {
                 snprintf(buf, sizeof(buf), "s%d", i % 2500);
-                EXPECT_R(strtab_intern(&p->strings, buf, &a), 0);
-                EXPECT(a == 3 + i % 2500);
+                CHECK_R(strtab_intern(&p->strings, buf, &a), 0);
+                CHECK(a == 3 + i % 2500);
         }
-        EXPECT(p->strings.n == 3 + 2500);
-        EXPECT_R(strtab_lookup(&p->strings, "s77", &a), 0);
-        EXPECT(a == 80);
-        EXPECT_R(strtab_lookup(&p->strings, "absent", &a), -ENOENT);
+        CHECK(p->strings.n == 3 + 2500);
+        CHECK_R(strtab_lookup(&p->strings, "s77", &a), 0);
+        CHECK(a == 80);
+        CHECK_R(strtab_lookup(&p->strings, "absent", &a), -ENOENT);
         profile_free(p);
 }
 
@@ -113,58 +103,58 @@ static void test_locations(void)
                 { "outer", NULL, "x.c", 2, 0 },
         };
 
-        EXPECT_R(profile_new(&p), 0);
-        EXPECT_R(profile_add_mapping(p, 0x1000, 0x2000, 0, "/bin/a", NULL, 1, 1, 1, 0, &m1), 0);
-        EXPECT_R(profile_add_mapping(p, 0x3000, 0x4000, 0, "/bin/b", "id", 1, 1, 1, 0, &m2), 0);
-        EXPECT(m1 == 1 && m2 == 2);
+        CHECK_R(profile_new(&p), 0);
+        CHECK_R(profile_add_mapping(p, 0x1000, 0x2000, 0, "/bin/a", NULL, 1, 1, 1, 0, &m1), 0);
+        CHECK_R(profile_add_mapping(p, 0x3000, 0x4000, 0, "/bin/b", "id", 1, 1, 1, 0, &m2), 0);
+        CHECK(m1 == 1 && m2 == 2);
 
         strcpy(name, "f");
         strcpy(file, "f.c");
-        EXPECT_R(profile_add_location(p, m1, 0x1100, &l, 1, &a), 0);
+        CHECK_R(profile_add_location(p, m1, 0x1100, &l, 1, &a), 0);
         /* The same content from fresh buffers, and system_name spelled out: merged. */
         strcpy(name, "g");
         strcpy(name, "f");
         l.system_name = "f";
-        EXPECT_R(profile_add_location(p, m1, 0x1100, &l, 1, &b), 0);
-        EXPECT(a == 1 && b == 1);
-        EXPECT(p->n_locations == 1 && p->n_functions == 1);
+        CHECK_R(profile_add_location(p, m1, 0x1100, &l, 1, &b), 0);
+        CHECK(a == 1 && b == 1);
+        CHECK(p->n_locations == 1 && p->n_functions == 1);
 
         /* Another line of the same function: a new location, the same function. */
         l.line = 11;
-        EXPECT_R(profile_add_location(p, m1, 0x1100, &l, 1, &id), 0);
-        EXPECT(id == 2 && p->n_functions == 1);
+        CHECK_R(profile_add_location(p, m1, 0x1100, &l, 1, &id), 0);
+        CHECK(id == 2 && p->n_functions == 1);
         /* Another start line makes another function. */
         l.start_line = 6;
-        EXPECT_R(profile_add_location(p, m1, 0x1100, &l, 1, &id), 0);
-        EXPECT(id == 3 && p->n_functions == 2);
+        CHECK_R(profile_add_location(p, m1, 0x1100, &l, 1, &id), 0);
+        CHECK(id == 3 && p->n_functions == 2);
         /* Different system name: another function too. */
         l.system_name = "_Z1fv";
-        EXPECT_R(profile_add_location(p, m1, 0x1100, &l, 1, &id), 0);
-        EXPECT(id == 4 && p->n_functions == 3);
+        CHECK_R(profile_add_location(p, m1, 0x1100, &l, 1, &id), 0);
+        CHECK(id == 4 && p->n_functions == 3);
         /* Same lines in another mapping or at another address: new locations. */
-        EXPECT_R(profile_add_location(p, m2, 0x1100, &l, 1, &id), 0);
-        EXPECT(id == 5);
-        EXPECT_R(profile_add_location(p, m2, 0x1104, &l, 1, &id), 0);
-        EXPECT(id == 6 && p->n_functions == 3);
+        CHECK_R(profile_add_location(p, m2, 0x1100, &l, 1, &id), 0);
+        CHECK(id == 5);
+        CHECK_R(profile_add_location(p, m2, 0x1104, &l, 1, &id), 0);
+        CHECK(id == 6 && p->n_functions == 3);
 
         /* Inline lines: order matters, and both merge when repeated. */
-        EXPECT_R(profile_add_location(p, 0, 0x9000, two, 2, &a), 0);
-        EXPECT_R(profile_add_location(p, 0, 0x9000, two, 2, &b), 0);
-        EXPECT(a == 7 && b == 7);
-        EXPECT_R(profile_add_location(p, 0, 0x9000, two, 1, &b), 0);
-        EXPECT(b == 8);
+        CHECK_R(profile_add_location(p, 0, 0x9000, two, 2, &a), 0);
+        CHECK_R(profile_add_location(p, 0, 0x9000, two, 2, &b), 0);
+        CHECK(a == 7 && b == 7);
+        CHECK_R(profile_add_location(p, 0, 0x9000, two, 1, &b), 0);
+        CHECK(b == 8);
         /* Address-only locations merge by address. */
-        EXPECT_R(profile_add_location(p, 0, 0xabc, NULL, 0, &a), 0);
-        EXPECT_R(profile_add_location(p, 0, 0xabc, NULL, 0, &b), 0);
-        EXPECT(a == 9 && b == 9);
+        CHECK_R(profile_add_location(p, 0, 0xabc, NULL, 0, &a), 0);
+        CHECK_R(profile_add_location(p, 0, 0xabc, NULL, 0, &b), 0);
+        CHECK(a == 9 && b == 9);
 
         /* Many distinct locations, each added twice. */
         for (uint64_t i = 0; i < 20000; i++) {
-                EXPECT_R(profile_add_location(p, m1, 0x100000 + i, two, 2, &a), 0);
-                EXPECT_R(profile_add_location(p, m1, 0x100000 + i, two, 2, &b), 0);
-                EXPECT(a == b && a == 10 + i);
+                CHECK_R(profile_add_location(p, m1, 0x100000 + i, two, 2, &a), 0);
+                CHECK_R(profile_add_location(p, m1, 0x100000 + i, two, 2, &b), 0);
+                CHECK(a == b && a == 10 + i);
         }
-        EXPECT(p->n_functions == 5);
+        CHECK(p->n_functions == 5);
         profile_free(p);
 }
 
@@ -178,62 +168,62 @@ static void test_errors(void)
         uint8_t *buf = (uint8_t *)&id;
         size_t len = 777;
 
-        EXPECT_R(profile_new(NULL), -EINVAL);
+        CHECK_R(profile_new(NULL), -EINVAL);
         profile_free(NULL);
         profile_set_time(NULL, 1, 2);
-        EXPECT_R(profile_add_sample_type(NULL, "a", "b"), -EINVAL);
-        EXPECT_R(profile_write_gzip(NULL, &buf, &len), -EINVAL);
+        CHECK_R(profile_add_sample_type(NULL, "a", "b"), -EINVAL);
+        CHECK_R(profile_write_gzip(NULL, &buf, &len), -EINVAL);
 
-        EXPECT_R(profile_new(&p), 0);
-        EXPECT_R(profile_add_sample_type(p, NULL, "count"), -EINVAL);
-        EXPECT_R(profile_add_sample_type(p, "x", NULL), -EINVAL);
-        EXPECT_R(profile_set_period(p, "space", NULL, 1), -EINVAL);
-        EXPECT_R(profile_add_comment(p, NULL), -EINVAL);
+        CHECK_R(profile_new(&p), 0);
+        CHECK_R(profile_add_sample_type(p, NULL, "count"), -EINVAL);
+        CHECK_R(profile_add_sample_type(p, "x", NULL), -EINVAL);
+        CHECK_R(profile_set_period(p, "space", NULL, 1), -EINVAL);
+        CHECK_R(profile_add_comment(p, NULL), -EINVAL);
         /* No sample types yet: a sample cannot be valid. */
-        EXPECT_R(profile_add_sample(p, NULL, 0, v4, 0, NULL, 0), -EINVAL);
-        EXPECT_R(profile_set_default_sample_type(p, "objects"), -EINVAL);
+        CHECK_R(profile_add_sample(p, NULL, 0, v4, 0, NULL, 0), -EINVAL);
+        CHECK_R(profile_set_default_sample_type(p, "objects"), -EINVAL);
 
-        EXPECT_R(profile_add_sample_type(p, "objects", "count"), 0);
-        EXPECT_R(profile_add_sample_type(p, "space", "bytes"), 0);
-        EXPECT_R(profile_set_default_sample_type(p, "space"), 0);
+        CHECK_R(profile_add_sample_type(p, "objects", "count"), 0);
+        CHECK_R(profile_add_sample_type(p, "space", "bytes"), 0);
+        CHECK_R(profile_set_default_sample_type(p, "space"), 0);
         /* Known as a string ("bytes") but not as a sample type. */
-        EXPECT_R(profile_set_default_sample_type(p, "bytes"), -EINVAL);
-        EXPECT_R(profile_set_default_sample_type(p, NULL), -EINVAL);
+        CHECK_R(profile_set_default_sample_type(p, "bytes"), -EINVAL);
+        CHECK_R(profile_set_default_sample_type(p, NULL), -EINVAL);
 
-        EXPECT_R(profile_add_mapping(p, 0x2000, 0x1000, 0, "/x", NULL, 0, 0, 0, 0, &id),
+        CHECK_R(profile_add_mapping(p, 0x2000, 0x1000, 0, "/x", NULL, 0, 0, 0, 0, &id),
                  -EINVAL);
-        EXPECT_R(profile_add_mapping(p, 0x1000, 0x2000, 0, "/x", NULL, 0, 0, 0, 0, NULL),
+        CHECK_R(profile_add_mapping(p, 0x1000, 0x2000, 0, "/x", NULL, 0, 0, 0, 0, NULL),
                  -EINVAL);
-        EXPECT(id == 12345);
-        EXPECT_R(profile_add_location(p, 1, 0x10, NULL, 0, &id), -EINVAL); /* no mapping 1 */
-        EXPECT_R(profile_add_location(p, 0, 0x10, NULL, 1, &id), -EINVAL);
-        EXPECT_R(profile_add_location(p, 0, 0x10, &noname, 1, &id), -EINVAL);
-        EXPECT_R(profile_add_location(p, 0, 0x10, NULL, 0, NULL), -EINVAL);
-        EXPECT(id == 12345 && p->n_locations == 0 && p->n_functions == 0);
+        CHECK(id == 12345);
+        CHECK_R(profile_add_location(p, 1, 0x10, NULL, 0, &id), -EINVAL); /* no mapping 1 */
+        CHECK_R(profile_add_location(p, 0, 0x10, NULL, 1, &id), -EINVAL);
+        CHECK_R(profile_add_location(p, 0, 0x10, &noname, 1, &id), -EINVAL);
+        CHECK_R(profile_add_location(p, 0, 0x10, NULL, 0, NULL), -EINVAL);
+        CHECK(id == 12345 && p->n_locations == 0 && p->n_functions == 0);
 
-        EXPECT_R(profile_add_location(p, 0, 0x10, NULL, 0, &loc), 0);
-        EXPECT_R(profile_add_sample(p, &loc, 1, v4, 1, NULL, 0), -EINVAL);
-        EXPECT_R(profile_add_sample(p, &loc, 1, v4, 3, NULL, 0), -EINVAL);
-        EXPECT_R(profile_add_sample(p, &loc, 1, NULL, 2, NULL, 0), -EINVAL);
-        EXPECT_R(profile_add_sample(p, NULL, 1, v4, 2, NULL, 0), -EINVAL);
-        EXPECT_R(profile_add_sample(p, &loc, 1, v4, 2, NULL, 1), -EINVAL);
-        EXPECT_R(profile_add_sample(p, &loc, 1, v4, 2, &nokey, 1), -EINVAL);
+        CHECK_R(profile_add_location(p, 0, 0x10, NULL, 0, &loc), 0);
+        CHECK_R(profile_add_sample(p, &loc, 1, v4, 1, NULL, 0), -EINVAL);
+        CHECK_R(profile_add_sample(p, &loc, 1, v4, 3, NULL, 0), -EINVAL);
+        CHECK_R(profile_add_sample(p, &loc, 1, NULL, 2, NULL, 0), -EINVAL);
+        CHECK_R(profile_add_sample(p, NULL, 1, v4, 2, NULL, 0), -EINVAL);
+        CHECK_R(profile_add_sample(p, &loc, 1, v4, 2, NULL, 1), -EINVAL);
+        CHECK_R(profile_add_sample(p, &loc, 1, v4, 2, &nokey, 1), -EINVAL);
         id = 0;
-        EXPECT_R(profile_add_sample(p, &id, 1, v4, 2, NULL, 0), -EINVAL);
+        CHECK_R(profile_add_sample(p, &id, 1, v4, 2, NULL, 0), -EINVAL);
         id = loc + 1;
-        EXPECT_R(profile_add_sample(p, &id, 1, v4, 2, NULL, 0), -EINVAL);
-        EXPECT(p->n_samples == 0);
+        CHECK_R(profile_add_sample(p, &id, 1, v4, 2, NULL, 0), -EINVAL);
+        CHECK(p->n_samples == 0);
 
-        EXPECT_R(profile_add_sample(p, &loc, 1, v4, 2, NULL, 0), 0);
-        EXPECT_R(profile_add_sample(p, NULL, 0, v4, 2, NULL, 0), 0); /* empty stack is fine */
+        CHECK_R(profile_add_sample(p, &loc, 1, v4, 2, NULL, 0), 0);
+        CHECK_R(profile_add_sample(p, NULL, 0, v4, 2, NULL, 0), 0); /* empty stack is fine */
         /* Existing samples have two values: a third type would make them invalid. */
-        EXPECT_R(profile_add_sample_type(p, "late", "count"), -EINVAL);
-        EXPECT(p->n_samples == 2 && p->n_sample_types == 2);
+        CHECK_R(profile_add_sample_type(p, "late", "count"), -EINVAL);
+        CHECK(p->n_samples == 2 && p->n_sample_types == 2);
 
         buf = NULL;
-        EXPECT_R(profile_write_gzip(p, NULL, &len), -EINVAL);
-        EXPECT_R(profile_write_gzip(p, &buf, NULL), -EINVAL);
-        EXPECT(buf == NULL);
+        CHECK_R(profile_write_gzip(p, NULL, &len), -EINVAL);
+        CHECK_R(profile_write_gzip(p, &buf, NULL), -EINVAL);
+        CHECK(buf == NULL);
         profile_free(p);
 }
 
@@ -313,7 +303,7 @@ static int nomem_seen;
                 if (_r < 0 && _r != -ENOMEM) {                                          \
                         fprintf(stderr, "%s:%d: %s returned %d\n", __FILE__, __LINE__,  \
                                 #expr, _r);                                             \
-                        failures++;                                                     \
+                        check_failures++;                                               \
                 }                                                                       \
         } while (0)
 
@@ -361,7 +351,7 @@ static void test_out_of_memory(void)
         {
                 struct profile *p;
 
-                EXPECT_R(profile_new(&p), 0);
+                CHECK_R(profile_new(&p), 0);
                 build(p);
                 needed = alloc_count;
                 profile_free(p);
@@ -377,16 +367,16 @@ static void test_out_of_memory(void)
                 alloc_fail_at = k;
                 r = profile_new(&p);
                 if (r < 0) {
-                        EXPECT(r == -ENOMEM && p == NULL);
+                        CHECK(r == -ENOMEM && p == NULL);
                         alloc_fail_at = -1;
                         continue;
                 }
                 build(p);
                 /* Whatever failed, the profile must still be whole and writable. */
                 alloc_fail_at = -1;
-                EXPECT_R(profile_write_gzip(p, &buf, &len), 0);
+                CHECK_R(profile_write_gzip(p, &buf, &len), 0);
                 m = buf ? decode(buf, len) : NULL;
-                EXPECT(m && consistent(m));
+                CHECK(m && consistent(m));
                 if (m)
                         perftools__profiles__profile__free_unpacked(m, NULL);
                 free(buf);
@@ -401,20 +391,20 @@ static void test_out_of_memory(void)
                 int r;
 
                 alloc_fail_at = -1;
-                EXPECT_R(profile_new(&p), 0);
+                CHECK_R(profile_new(&p), 0);
                 build(p);
                 alloc_count = 0;
                 alloc_fail_at = k;
                 r = profile_write_gzip(p, &buf, &len);
                 alloc_fail_at = -1;
                 if (r < 0) {
-                        EXPECT(r == -ENOMEM && buf == (uint8_t *)&k && len == 999);
+                        CHECK(r == -ENOMEM && buf == (uint8_t *)&k && len == 999);
                         write_failed++;
                 } else {
                         write_ok++;
                         Perftools__Profiles__Profile *m = decode(buf, len);
 
-                        EXPECT(m && consistent(m) && m->n_sample == 40);
+                        CHECK(m && consistent(m) && m->n_sample == 40);
                         if (m)
                                 perftools__profiles__profile__free_unpacked(m, NULL);
                         free(buf);
@@ -422,7 +412,7 @@ static void test_out_of_memory(void)
                 profile_free(p);
         }
         /* Proof that the injection reached the encoder at all. */
-        EXPECT(nomem_seen > 10 && write_failed > 0 && write_ok > 0);
+        CHECK(nomem_seen > 10 && write_failed > 0 && write_ok > 0);
 }
 
 static void test_empty(void)
@@ -432,10 +422,10 @@ static void test_empty(void)
         uint8_t *buf = NULL;
         size_t len = 0;
 
-        EXPECT_R(profile_new(&p), 0);
-        EXPECT_R(profile_write_gzip(p, &buf, &len), 0);
+        CHECK_R(profile_new(&p), 0);
+        CHECK_R(profile_write_gzip(p, &buf, &len), 0);
         m = buf ? decode(buf, len) : NULL;
-        EXPECT(m && m->n_string_table == 1 && m->n_sample == 0 && !m->period_type);
+        CHECK(m && m->n_string_table == 1 && m->n_sample == 0 && !m->period_type);
         if (m)
                 perftools__profiles__profile__free_unpacked(m, NULL);
         free(buf);
@@ -449,8 +439,8 @@ int main(void)
         test_locations();
         test_errors();
         test_out_of_memory();
-        if (failures) {
-                fprintf(stderr, "%d failures\n", failures);
+        if (check_failures) {
+                fprintf(stderr, "%d checks failed\n", check_failures);
                 return 1;
         }
         printf("ok\n");
