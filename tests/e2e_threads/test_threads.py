@@ -162,6 +162,21 @@ def test_killed_readers(m, p):
     check_example_text(m.read(p.pid, "threads.txt").decode(), p.pid)
 
 
+def check_no_latency_request(m):
+    """While running threads are stopped the daemon holds a CPU latency request (an open
+    /dev/cpu_dma_latency); between collections it must hold none, or every idle CPU of
+    the machine would keep polling."""
+    fd_dir = "/proc/%d/fd" % m.proc.pid
+    held = []
+    for fd in os.listdir(fd_dir):
+        try:
+            if os.readlink(os.path.join(fd_dir, fd)) == "/dev/cpu_dma_latency":
+                held.append(fd)
+        except FileNotFoundError:
+            pass
+    check(not held, "memprofd still holds /dev/cpu_dma_latency as fd %s" % held)
+
+
 def test_daemon_killed(p):
     """SIGKILL the daemon while readers keep it collecting: the kernel must detach."""
     for i in range(8):
@@ -262,8 +277,10 @@ def main():
     p = start_example(EXAMPLE)
     with Mount() as m:
         test_text_and_running(m, p)
+        check_no_latency_request(m)
         test_pprof(m, p)
         test_killed_readers(m, p)
+        check_no_latency_request(m)
         test_traced(m, p)
         test_stopped(m, p)
         test_cgo(m)
