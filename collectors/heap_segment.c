@@ -219,13 +219,12 @@ static int sum_slots(const uint8_t *buf, const struct mp_seg_header *h,
         return 0;
 }
 
-static int copy_tables(const uint8_t *buf, const struct mp_seg_header *h,
+static int copy_stacks(const uint8_t *buf, const struct mp_seg_header *h,
                        struct heap_snapshot *s, const char **ret_why)
 {
         s->frames = malloc(((size_t)h->nframes + 1) * sizeof(uint64_t));
         s->stacks = malloc(((size_t)h->nstacks + 1) * sizeof(struct heap_stack));
-        s->sites = malloc(((size_t)h->nbuckets + 1) * sizeof(struct heap_site));
-        if (!s->frames || !s->stacks || !s->sites)
+        if (!s->frames || !s->stacks)
                 return -ENOMEM;
         memcpy(s->frames, buf + h->frames_off, (size_t)h->nframes * sizeof(uint64_t));
         for (uint32_t i = 0; i < h->nstacks; i++) {
@@ -238,6 +237,15 @@ static int copy_tables(const uint8_t *buf, const struct mp_seg_header *h,
                 s->stacks[i] = (struct heap_stack){ st.depth, s->frames + st.frames_off };
         }
         s->nstacks = h->nstacks;
+        return 0;
+}
+
+static int copy_sites(const uint8_t *buf, const struct mp_seg_header *h,
+                      struct heap_snapshot *s, const char **ret_why)
+{
+        s->sites = malloc(((size_t)h->nbuckets + 1) * sizeof(struct heap_site));
+        if (!s->sites)
+                return -ENOMEM;
         for (uint32_t i = 0; i < h->nbuckets; i++) {
                 struct mp_bucket b;
                 memcpy(&b, buf + h->buckets_off + (uint64_t)i * sizeof(b), sizeof(b));
@@ -256,8 +264,8 @@ static int copy_tables(const uint8_t *buf, const struct mp_seg_header *h,
         return 0;
 }
 
-int heap_snapshot_parse(const uint8_t *buf, size_t len, struct heap_snapshot **ret,
-                        const char **ret_why)
+static int parse(const uint8_t *buf, size_t len, bool stacks, struct heap_snapshot **ret,
+                 const char **ret_why)
 {
         const char *why = NULL;
         if (!ret_why)
@@ -286,14 +294,22 @@ int heap_snapshot_parse(const uint8_t *buf, size_t len, struct heap_snapshot **r
                 s->mallinfo = h.mallinfo;
         }
         r = sum_slots(buf, &h, s, ret_why);
+        if (r == 0 && stacks)
+                r = copy_stacks(buf, &h, s, ret_why);
         if (r == 0)
-                r = copy_tables(buf, &h, s, ret_why);
+                r = copy_sites(buf, &h, s, ret_why);
         if (r < 0) {
                 heap_snapshot_free(s);
                 return r;
         }
         *ret = s;
         return 0;
+}
+
+int heap_snapshot_parse(const uint8_t *buf, size_t len, struct heap_snapshot **ret,
+                        const char **ret_why)
+{
+        return parse(buf, len, true, ret, ret_why);
 }
 
 /* ---- reading a live segment ---- */
@@ -381,7 +397,7 @@ static int read_used(int fd, uint8_t *buf, size_t len, uint64_t off, uint64_t n,
  * for a million samples that holds a hundred costs a hundred.  A mapping rather than
  * malloc, so the daemon's heap does not keep a high-water mark of every segment.
  */
-int heap_snapshot_read(int fd, struct heap_snapshot **ret, const char **ret_why)
+static int read_segment(int fd, bool stacks, struct heap_snapshot **ret, const char **ret_why)
 {
         const char *why = NULL;
         if (!ret_why)
@@ -424,18 +440,29 @@ int heap_snapshot_read(int fd, struct heap_snapshot **ret, const char **ret_why)
         if (check_header(&h, len, ret_why) == 0) {
                 if ((r = read_used(fd, buf, len, h.slots_off, h.nslots,
                                    sizeof(struct mp_thread_slot))) < 0 ||
-                    (r = read_used(fd, buf, len, h.stacks_off, h.nstacks,
-                                   sizeof(struct mp_stack))) < 0 ||
-                    (r = read_used(fd, buf, len, h.frames_off, h.nframes, sizeof(uint64_t))) < 0 ||
+                    (stacks && (r = read_used(fd, buf, len, h.stacks_off, h.nstacks,
+                                              sizeof(struct mp_stack))) < 0) ||
+                    (stacks && (r = read_used(fd, buf, len, h.frames_off, h.nframes,
+                                              sizeof(uint64_t))) < 0) ||
                     (r = read_used(fd, buf, len, h.buckets_off, h.nbuckets,
                                    sizeof(struct mp_bucket))) < 0 ||
                     (r = stabilise_slots(fd, buf, &h)) < 0)
                         goto out;
         }
-        r = heap_snapshot_parse(buf, len, ret, ret_why);
+        r = parse(buf, len, stacks, ret, ret_why);
 out:
         munmap(buf, len);
         return r;
+}
+
+int heap_snapshot_read(int fd, struct heap_snapshot **ret, const char **ret_why)
+{
+        return read_segment(fd, true, ret, ret_why);
+}
+
+int heap_snapshot_read_counts(int fd, struct heap_snapshot **ret, const char **ret_why)
+{
+        return read_segment(fd, false, ret, ret_why);
 }
 
 void heap_snapshot_free(struct heap_snapshot *s)

@@ -47,6 +47,11 @@ int heap_segment_open(pid_t pid, int *ret_fd);
  * hostile segment (with a reason in *ret_why, static string), other -errno for I/O. */
 int heap_snapshot_read(int fd, struct heap_snapshot **ret, const char **ret_why);
 
+/* The same without the stacks (nstacks 0, stacks and frames NULL; sites[].stack is
+ * still checked but names nothing): all memstats needs, without reading the largest
+ * tables. */
+int heap_snapshot_read_counts(int fd, struct heap_snapshot **ret, const char **ret_why);
+
 /* The same on a copy of the segment's bytes (used by the fuzzer and tests). */
 int heap_snapshot_parse(const uint8_t *buf, size_t len, struct heap_snapshot **ret,
                         const char **ret_why);

@@ -78,7 +78,7 @@ int gen_memstats(struct memprofd *d, const struct target *t, char **ret_buf, siz
         /* memstats stays readable when the segment is not: the reason goes in the file */
         r = heap_segment_open(t->pid, &fd);
         if (r == 0) {
-                r = heap_snapshot_read(fd, &heap, &why);
+                r = heap_snapshot_read_counts(fd, &heap, &why); /* no stacks: not shown */
                 close(fd);
                 if (r == -EBADMSG) {
                         fs_log("pid %d: corrupt heap segment: %s", (int)t->pid, why ? why : "?");

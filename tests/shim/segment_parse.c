@@ -353,10 +353,29 @@ static void check_file(void)
         const char *why = NULL;
         int r = heap_snapshot_read(fd, &s, &why);
         EXPECT(r == 0 && s && s->mallocs == 23, "read valid file: %d %s", r, why ? why : "");
+        /* the counts alone: the same figures and sites, no stacks */
+        struct heap_snapshot *c = NULL;
+        int rc = heap_snapshot_read_counts(fd, &c, &why);
+        EXPECT(rc == 0 && c && c->nstacks == 0 && !c->stacks && !c->frames, "read counts: %d",
+               rc);
+        if (r == 0 && rc == 0) {
+                EXPECT(c->mallocs == s->mallocs && c->frees == s->frees &&
+                               c->alloc_bytes == s->alloc_bytes && c->samples == s->samples &&
+                               c->nsites == s->nsites,
+                       "counts differ from the full read");
+                for (size_t i = 0; i < c->nsites && i < s->nsites; i++)
+                        EXPECT(c->sites[i].size == s->sites[i].size &&
+                                       c->sites[i].allocs == s->sites[i].allocs &&
+                                       c->sites[i].frees == s->sites[i].frees,
+                               "site %zu differs in the counts read", i);
+        }
+        heap_snapshot_free(rc == 0 ? c : NULL);
         heap_snapshot_free(r == 0 ? s : NULL);
         EXPECT(ftruncate(fd, sizeof(l) - 64) == 0, "ftruncate");
         r = heap_snapshot_read(fd, &s, &why);
         EXPECT(r == -EBADMSG, "read truncated file: %d", r);
+        r = heap_snapshot_read_counts(fd, &c, &why);
+        EXPECT(r == -EBADMSG, "read counts of a truncated file: %d", r);
         close(fd);
 }
 
