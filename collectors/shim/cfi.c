@@ -268,6 +268,7 @@ static bool run_program(struct frame_program *fp, const uint8_t *p, const uint8_
                                 set_rule(row, read_uleb(&r), HOW_SAME, 0, c->ra_reg);
                                 break;
                         case 0x09: /* register */
+                        case 0x14: /* val_offset: both a register and an unsigned operand */
                                 reg = read_uleb(&r);
                                 (void)read_uleb(&r);
                                 set_rule(row, reg, HOW_OTHER, 0, c->ra_reg);
@@ -311,11 +312,6 @@ static bool run_program(struct frame_program *fp, const uint8_t *p, const uint8_
                                                 return false;
                                         r.p += n;
                                 }
-                                set_rule(row, reg, HOW_OTHER, 0, c->ra_reg);
-                                break;
-                        case 0x14: /* val_offset */
-                                reg = read_uleb(&r);
-                                (void)read_uleb(&r);
                                 set_rule(row, reg, HOW_OTHER, 0, c->ra_reg);
                                 break;
                         case 0x15: /* val_offset_sf */
