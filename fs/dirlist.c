@@ -1,11 +1,13 @@
 /* Directory listings, taken whole at opendir and served by offset (like seq_file). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "memprofd.h"
+#include "openlist.h"
 
 struct dirent_fs {
         char name[16];
@@ -14,6 +16,7 @@ struct dirent_fs {
 };
 
 struct dirlist {
+        struct open_link link; /* on the daemon's list while a directory holds it */
         size_t n, cap;
         struct dirent_fs e[];
 };
@@ -23,6 +26,7 @@ static struct dirlist *dirlist_alloc(size_t cap)
         struct dirlist *l = malloc(sizeof(*l) + cap * sizeof(l->e[0]));
 
         if (l) {
+                open_list_init(&l->link);
                 l->n = 0;
                 l->cap = cap;
         }
@@ -95,6 +99,50 @@ int dirlist_pid(const struct target *t, struct dirlist **ret)
 void dirlist_free(struct dirlist *l)
 {
         free(l);
+}
+
+struct dirlists {
+        pthread_mutex_t lock;
+        struct open_link open;
+};
+
+int dirlists_new(struct dirlists **ret)
+{
+        struct dirlists *s = malloc(sizeof(*s));
+
+        if (!s)
+                return -ENOMEM;
+        pthread_mutex_init(&s->lock, NULL);
+        open_list_init(&s->open);
+        *ret = s;
+        return 0;
+}
+
+void dirlists_free(struct dirlists *s)
+{
+        struct open_link *l;
+
+        if (!s)
+                return;
+        while ((l = open_list_pop(&s->open)))
+                dirlist_free(open_list_entry(l, struct dirlist, link));
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+}
+
+void dirlist_open(struct dirlists *s, struct dirlist *l)
+{
+        pthread_mutex_lock(&s->lock);
+        open_list_add(&s->open, &l->link);
+        pthread_mutex_unlock(&s->lock);
+}
+
+void dirlist_close(struct dirlists *s, struct dirlist *l)
+{
+        pthread_mutex_lock(&s->lock);
+        open_list_del(&l->link);
+        pthread_mutex_unlock(&s->lock);
+        dirlist_free(l);
 }
 
 size_t dirlist_fill(fuse_req_t req, const struct dirlist *l, off_t off, char *buf, size_t size)

@@ -50,6 +50,9 @@ static int daemon_init(struct memprofd *d)
         r = snap_cache_new(&d->cache);
         if (r < 0)
                 return r;
+        r = dirlists_new(&d->dirs);
+        if (r < 0)
+                return r;
         r = symbolizer_new(SYMBOLIZER_BINARIES, &d->sym);
         if (r < 0) {
                 fs_log("no symbolizer (%s): heap and threads files will fail", strerror(-r));
@@ -61,6 +64,7 @@ static int daemon_init(struct memprofd *d)
 static void daemon_done(struct memprofd *d)
 {
         symbolizer_free(d->sym);
+        dirlists_free(d->dirs);
         snap_cache_free(d->cache);
 }
 
@@ -129,9 +133,13 @@ int main(int argc, char *argv[])
                 ret = 2;
                 goto out_args;
         }
-        if (add_mount_options(&args) < 0 || daemon_init(&d) < 0) {
+        if (add_mount_options(&args) < 0) {
                 fs_log("out of memory");
                 goto out_args;
+        }
+        if (daemon_init(&d) < 0) {
+                fs_log("out of memory");
+                goto out_daemon;
         }
 
         se = fuse_session_new(&args, &memprofd_ops, sizeof(memprofd_ops), &d);

@@ -8,15 +8,18 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "openlist.h"
 #include "procfs.h"
 
 struct symbolizer;
 struct snap_cache;
+struct dirlists;
 
 /* Daemon-wide state, reached from every request through fuse_req_userdata(). */
 struct memprofd {
         struct symbolizer *sym; /* NULL if it could not be created: symbol files fail */
         struct snap_cache *cache;
+        struct dirlists *dirs; /* listings of open directories */
 };
 
 /* log.c: one line on stderr per failure, with its cause. */
@@ -88,6 +91,7 @@ struct snapshot {
         gid_t gid;
         size_t len;
         char *buf;
+        struct open_link open;        /* in the cache's list of open files, while opens > 0 */
         struct snapshot *next_closed; /* in the cache's list of recently closed files */
         int64_t closed_mono_ns;
 };
@@ -118,6 +122,9 @@ int snap_get(struct memprofd *d, const struct snap_key *key, const struct target
 void snap_unref(struct snapshot *s);
 /* The open file holding s was released: its reference is dropped after a grace period. */
 void snap_close(struct memprofd *d, struct snapshot *s);
+/* An open file now holds s (and the caller's reference): until snap_close, or until the
+ * cache is freed if the kernel never releases the file. */
+void snap_open(struct memprofd *d, struct snapshot *s);
 
 /* access.c: may the caller of req inspect target t? 0 or -EACCES. */
 int access_check(fuse_req_t req, const struct target *t);
@@ -132,6 +139,12 @@ struct dirlist;
 int dirlist_root(struct dirlist **ret);
 int dirlist_pid(const struct target *t, struct dirlist **ret);
 void dirlist_free(struct dirlist *l);
+/* The listings open directories hold: a listing is put on the set when its directory is
+ * opened and freed when it is released; freeing the set frees those never released. */
+int dirlists_new(struct dirlists **ret);
+void dirlists_free(struct dirlists *s);
+void dirlist_open(struct dirlists *s, struct dirlist *l);
+void dirlist_close(struct dirlists *s, struct dirlist *l);
 /* Fills buf (size bytes) from entry off on; returns the bytes used. */
 size_t dirlist_fill(fuse_req_t req, const struct dirlist *l, off_t off, char *buf, size_t size);
 

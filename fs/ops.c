@@ -166,8 +166,9 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
                 return;
         }
         fi->fh = (uintptr_t)l;
-        if (fuse_reply_open(req, fi) != 0)
-                dirlist_free(l); /* the opener was interrupted: no releasedir follows */
+        dirlist_open(daemon_of(req)->dirs, l);
+        if (fuse_reply_open(req, fi) != 0) /* the opener was interrupted: no releasedir */
+                dirlist_close(daemon_of(req)->dirs, l);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -187,7 +188,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-        dirlist_free((struct dirlist *)(uintptr_t)fi->fh);
+        dirlist_close(daemon_of(req)->dirs, (struct dirlist *)(uintptr_t)fi->fh);
         fuse_reply_err(req, 0);
 }
 
@@ -215,15 +216,12 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         }
         /* Reads are served from this snapshot, not the page cache, whatever size the
          * kernel last saw: every read of this open file sees the same bytes. */
-        atomic_fetch_add(&s->opens, 1);
-        atomic_store(&s->consumed, true);
+        snap_open(daemon_of(req), s);
         fi->fh = (uintptr_t)s;
         fi->direct_io = 1;
         fi->keep_cache = 0;
-        if (fuse_reply_open(req, fi) != 0) {
-                atomic_fetch_sub(&s->opens, 1);
-                snap_unref(s);
-        }
+        if (fuse_reply_open(req, fi) != 0) /* the opener was interrupted: no release */
+                snap_close(daemon_of(req), s);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

@@ -37,6 +37,7 @@ struct snap_cache {
         pthread_mutex_t lock;
         size_t n;
         struct cache_entry e[CACHE_MAX];
+        struct open_link open; /* snapshots open files hold */
         struct snapshot *closed_head, *closed_tail; /* oldest first */
 };
 
@@ -55,14 +56,24 @@ int snap_cache_new(struct snap_cache **ret)
         if (!c)
                 return -ENOMEM;
         pthread_mutex_init(&c->lock, NULL);
+        open_list_init(&c->open);
         *ret = c;
         return 0;
 }
 
 void snap_cache_free(struct snap_cache *c)
 {
+        struct open_link *l;
+
         if (!c)
                 return;
+        /* files the kernel never released: each open holds a reference */
+        while ((l = open_list_pop(&c->open))) {
+                struct snapshot *s = open_list_entry(l, struct snapshot, open);
+
+                for (int n = atomic_exchange(&s->opens, 0); n > 0; n--)
+                        snap_unref(s);
+        }
         for (size_t i = 0; i < c->n; i++)
                 snap_unref(c->e[i].snap);
         while (c->closed_head) {
@@ -173,6 +184,7 @@ static int snap_generate(struct memprofd *d, const struct snap_key *key,
         atomic_init(&s->refs, 1);
         atomic_init(&s->opens, 0);
         atomic_init(&s->consumed, false);
+        open_list_init(&s->open);
         s->born_mono_ns = now_ns(CLOCK_MONOTONIC);
         s->born_real_ns = now_ns(CLOCK_REALTIME);
         s->uid = t->st.uid[1];
@@ -212,14 +224,26 @@ int snap_get(struct memprofd *d, const struct snap_key *key, const struct target
         return 0;
 }
 
+void snap_open(struct memprofd *d, struct snapshot *s)
+{
+        struct snap_cache *c = d->cache;
+
+        pthread_mutex_lock(&c->lock);
+        if (atomic_fetch_add(&s->opens, 1) == 0)
+                open_list_add(&c->open, &s->open);
+        atomic_store(&s->consumed, true);
+        pthread_mutex_unlock(&c->lock);
+}
+
 void snap_close(struct memprofd *d, struct snapshot *s)
 {
         struct snap_cache *c = d->cache;
         int64_t now = now_ns(CLOCK_MONOTONIC);
         struct snapshot *expired = NULL;
 
-        atomic_fetch_sub(&s->opens, 1);
         pthread_mutex_lock(&c->lock);
+        if (atomic_fetch_sub(&s->opens, 1) == 1)
+                open_list_del(&s->open);
         s->next_closed = NULL;
         s->closed_mono_ns = now;
         if (c->closed_tail)
