@@ -153,7 +153,7 @@ uint32_t mp_stack_capture(uint64_t *pcs, uint32_t max)
         uint64_t buf[MP_MAX_DEPTH + 8];
         int saved = errno;
 
-        int n = mp_unwind(pcs, (int)max, mp.text_lo, mp.text_hi);
+        int n = mp_unwind(pcs, (int)max, mp.text_lo, mp.text_hi, mp_sparse());
         if (n >= 0) {
                 errno = saved;
                 return (uint32_t)n;

@@ -2,6 +2,7 @@
  * address, applied to the current thread's stack. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -12,10 +13,11 @@
  * register, code without unwind tables, a stack it cannot bound): the caller then asks
  * libunwind.  Never allocates from the heap (a thread's first call maps its memo pages),
  * never takes a lock, reads no memory outside the thread's stack and the loaded objects'
- * unwind tables.
+ * unwind tables.  cold: walks are far apart (sparse sampling), so the rules the last
+ * walk used have likely left the CPU's caches; they are prefetched.
  */
 __attribute__((visibility("hidden"))) int mp_unwind(uint64_t *pcs, int max, uint64_t skip_lo,
-                                                    uint64_t skip_hi);
+                                                    uint64_t skip_hi, bool cold);
 
 /* The calling thread ends: its memo pages go. */
 __attribute__((visibility("hidden"))) void mp_unwind_thread_end(void);
