@@ -8,10 +8,27 @@
 
 /* mallinfo2 walks every free list under every arena's lock: a few microseconds on a
  * tidy heap, far more on a fragmented one (churn's, with a 10 ms period: 1.4% of its
- * instructions under callgrind, and the other threads wait for the locks).  The first slow path 100 ms after
- * the last refresh makes the next one; a program that stops allocating keeps its last
- * figures (memstats prints their age). */
+ * instructions under callgrind, and the other threads wait for the locks).  The first
+ * slow path 100 ms after the last refresh makes the next one; a program that stops
+ * allocating keeps its last figures (memstats prints their age).
+ *
+ * Nothing refreshes them after the last slow path, so a program that allocates in one
+ * burst and then idles (a start-up, a batch, the leak example) would show the figures
+ * of the burst's first sample: an empty heap.  So while a process is young, each
+ * doubling of its samples refreshes too: at most 11 more refreshes in its life, made
+ * while its heap is small, and a burst's figures miss at most its last half. */
 #define REFRESH_NS 100000000ll
+#define YOUNG_SAMPLES 1024
+
+static bool young_due(const struct mp_seg_header *h)
+{
+        uint64_t n = __atomic_load_n(&h->samples, __ATOMIC_RELAXED);
+        uint64_t next = __atomic_load_n(&mp.mi_next_samples, __ATOMIC_RELAXED);
+
+        return n < YOUNG_SAMPLES && n >= next &&
+               __atomic_compare_exchange_n(&mp.mi_next_samples, &next, n ? 2 * n : 1, false,
+                                           __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
 
 static int64_t now_ns(clockid_t c)
 {
@@ -35,9 +52,10 @@ void mp_mallinfo_maybe_refresh(void)
                 return;
         int64_t now = now_ns(CLOCK_MONOTONIC_COARSE);
         int64_t due = __atomic_load_n(&mp.mi_next_ns, __ATOMIC_RELAXED);
-        if (now < due ||
-            !__atomic_compare_exchange_n(&mp.mi_next_ns, &due, now + REFRESH_NS, false,
-                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        bool timely = now >= due &&
+                      __atomic_compare_exchange_n(&mp.mi_next_ns, &due, now + REFRESH_NS,
+                                                  false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+        if (!timely && !young_due(h))
                 return;
         int saved = errno;
         sigset_t all, old;

@@ -298,6 +298,7 @@ static void fork_child(void)
         mp.pre_mallocs = mp.pre_frees = mp.pre_bytes = 0;
         mp_sentinel.frees = 0;
         mp.mi_next_ns = 0;
+        mp.mi_next_samples = 0;
         mp.mode = MP_UNINIT;
         errno = saved;
 }

@@ -88,6 +88,7 @@ struct mp_state {
         uint64_t pre_mallocs, pre_frees, pre_bytes;
 
         int64_t mi_next_ns; /* CLOCK_MONOTONIC_COARSE of the next mallinfo refresh */
+        uint64_t mi_next_samples; /* while young: the sample count that refreshes next */
         uintptr_t text_lo, text_hi; /* this library's mapped range, cut from stacks */
         pthread_key_t key;
         bool key_ok;
