@@ -219,6 +219,23 @@ static int sum_slots(const uint8_t *buf, const struct mp_seg_header *h,
         return 0;
 }
 
+/*
+ * A large table is copied into fresh pages: one call fills them in rather than a fault
+ * each (~2 us a page on a VM; memstats of 100k sites spent half its time in faults).
+ * Only pages of [p, p + n), which the caller owns; where the kernel cannot (before
+ * 5.14), the writes fault as before.
+ */
+#define POPULATE_MIN (64 * 1024)
+
+static void populate(void *p, size_t n)
+{
+        uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+        uintptr_t hi = ((uintptr_t)p + n) & ~(uintptr_t)4095;
+
+        if (n >= POPULATE_MIN && hi > lo)
+                madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+}
+
 static int copy_stacks(const uint8_t *buf, const struct mp_seg_header *h,
                        struct heap_snapshot *s, const char **ret_why)
 {
@@ -226,6 +243,8 @@ static int copy_stacks(const uint8_t *buf, const struct mp_seg_header *h,
         s->stacks = malloc(((size_t)h->nstacks + 1) * sizeof(struct heap_stack));
         if (!s->frames || !s->stacks)
                 return -ENOMEM;
+        populate(s->frames, (size_t)h->nframes * sizeof(uint64_t));
+        populate(s->stacks, (size_t)h->nstacks * sizeof(struct heap_stack));
         memcpy(s->frames, buf + h->frames_off, (size_t)h->nframes * sizeof(uint64_t));
         for (uint32_t i = 0; i < h->nstacks; i++) {
                 struct mp_stack st;
@@ -240,12 +259,14 @@ static int copy_stacks(const uint8_t *buf, const struct mp_seg_header *h,
         return 0;
 }
 
+
 static int copy_sites(const uint8_t *buf, const struct mp_seg_header *h,
                       struct heap_snapshot *s, const char **ret_why)
 {
         s->sites = malloc(((size_t)h->nbuckets + 1) * sizeof(struct heap_site));
         if (!s->sites)
                 return -ENOMEM;
+        populate(s->sites, (size_t)h->nbuckets * sizeof(struct heap_site));
         for (uint32_t i = 0; i < h->nbuckets; i++) {
                 struct mp_bucket b;
                 memcpy(&b, buf + h->buckets_off + (uint64_t)i * sizeof(b), sizeof(b));
@@ -376,6 +397,7 @@ static int stabilise_slots(int fd, uint8_t *buf, const struct mp_seg_header *h)
         return 0;
 }
 
+
 /* Reads [off, off + n * entsize) of the segment into the same place of buf, clamped to
  * the buffer: the parser judges whatever arrives. */
 static int read_used(int fd, uint8_t *buf, size_t len, uint64_t off, uint64_t n,
@@ -388,6 +410,7 @@ static int read_used(int fd, uint8_t *buf, size_t len, uint64_t off, uint64_t n,
                 return 0;
         if (want > len - off)
                 want = len - off;
+        populate(buf + off, (size_t)want);
         return pread_full(fd, buf + off, (size_t)want, (off_t)off, &got);
 }
 

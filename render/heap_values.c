@@ -16,29 +16,54 @@ static int64_t saturate(double x)
 
 /* runtime/pprof's scaleHeapSample: a sample of an object of size S taken at mean rate R
  * stands for 1/(1-exp(-S/R)) objects.  Every sample of a site has the same size, so the
- * per-site average is exact.  At rate 1 (or 0) every object is sampled: no scaling. */
-static void scale(uint64_t count, uint64_t size, uint64_t rate, int64_t *ret_count,
+ * per-site average is exact.  Sites come in runs of one size (a program's hot sizes), and
+ * memstats sums 100k of them: the factor of the last size is kept per thread. */
+static double factor(uint64_t size, uint64_t rate)
+{
+        static __thread uint64_t last_size, last_rate;
+        static __thread double last;
+
+        if (size != last_size || rate != last_rate) {
+                last = -1.0 / expm1(-(double)size / (double)rate);
+                last_size = size;
+                last_rate = rate;
+        }
+        return last;
+}
+
+static void scale(uint64_t count, uint64_t size, double s, int64_t *ret_count,
                   int64_t *ret_bytes)
 {
-        double s = 1.0;
-
-        if (count == 0 || size == 0) {
-                *ret_count = 0;
-                *ret_bytes = 0;
-                return;
-        }
-        if (rate > 1)
-                s = -1.0 / expm1(-(double)size / (double)rate);
         *ret_count = saturate((double)count * s);
         *ret_bytes = saturate((double)count * (double)size * s);
 }
 
+/* At rate 1 (or 0) every object is sampled: the counts as they are. */
+static void exact(uint64_t count, uint64_t size, int64_t *ret_count, int64_t *ret_bytes)
+{
+        uint64_t bytes;
+
+        *ret_count = count > INT64_MAX ? INT64_MAX : (int64_t)count;
+        *ret_bytes = __builtin_mul_overflow(count, size, &bytes) || bytes > INT64_MAX ?
+                             INT64_MAX :
+                             (int64_t)bytes;
+}
+
 struct heap_values heap_site_values(const struct heap_snapshot *h, const struct heap_site *s)
 {
-        struct heap_values v;
+        struct heap_values v = {0};
+        uint64_t inuse = s->allocs - s->frees;
 
-        scale(s->allocs, s->size, h->rate, &v.alloc_objects, &v.alloc_space);
-        scale(s->allocs - s->frees, s->size, h->rate, &v.inuse_objects, &v.inuse_space);
+        if (s->size == 0)
+                return v;
+        if (h->rate <= 1) {
+                exact(s->allocs, s->size, &v.alloc_objects, &v.alloc_space);
+                exact(inuse, s->size, &v.inuse_objects, &v.inuse_space);
+                return v;
+        }
+        double f = factor(s->size, h->rate);
+        scale(s->allocs, s->size, f, &v.alloc_objects, &v.alloc_space);
+        scale(inuse, s->size, f, &v.inuse_objects, &v.inuse_space);
         return v;
 }
 
