@@ -259,7 +259,6 @@ static int copy_stacks(const uint8_t *buf, const struct mp_seg_header *h,
         return 0;
 }
 
-
 static int copy_sites(const uint8_t *buf, const struct mp_seg_header *h,
                       struct heap_snapshot *s, const char **ret_why)
 {
@@ -396,7 +395,6 @@ static int stabilise_slots(int fd, uint8_t *buf, const struct mp_seg_header *h)
         }
         return 0;
 }
-
 
 /* Reads [off, off + n * entsize) of the segment into the same place of buf, clamped to
  * the buffer: the parser judges whatever arrives. */

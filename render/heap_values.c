@@ -31,8 +31,7 @@ static double factor(uint64_t size, uint64_t rate)
         return last;
 }
 
-static void scale(uint64_t count, uint64_t size, double s, int64_t *ret_count,
-                  int64_t *ret_bytes)
+static void scale(uint64_t count, uint64_t size, double s, int64_t *ret_count, int64_t *ret_bytes)
 {
         *ret_count = saturate((double)count * s);
         *ret_bytes = saturate((double)count * (double)size * s);
@@ -44,9 +43,9 @@ static void exact(uint64_t count, uint64_t size, int64_t *ret_count, int64_t *re
         uint64_t bytes;
 
         *ret_count = count > INT64_MAX ? INT64_MAX : (int64_t)count;
-        *ret_bytes = __builtin_mul_overflow(count, size, &bytes) || bytes > INT64_MAX ?
-                             INT64_MAX :
-                             (int64_t)bytes;
+        *ret_bytes = __builtin_mul_overflow(count, size, &bytes) || bytes > INT64_MAX
+                         ? INT64_MAX
+                         : (int64_t)bytes;
 }
 
 struct heap_values heap_site_values(const struct heap_snapshot *h, const struct heap_site *s)

@@ -15,8 +15,8 @@
  * Nothing refreshes them after the last slow path, so a program that allocates in one
  * burst and then idles (a start-up, a batch, the leak example) would show the figures
  * of the burst's first sample: an empty heap.  So while a process is young, each
- * doubling of its samples refreshes too: at most 11 more refreshes in its life, made
- * while its heap is small, and a burst's figures miss at most its last half. */
+ * doubling of its samples refreshes too: at most 11 more refreshes in its life, and a
+ * burst's figures miss at most its last half (counted in samples). */
 #define REFRESH_NS 100000000ll
 #define YOUNG_SAMPLES 1024
 
