@@ -120,11 +120,12 @@ int snap_find(struct memprofd *d, const struct snap_key *key, enum snap_use use,
 int snap_get(struct memprofd *d, const struct snap_key *key, const struct target *t,
              enum snap_use use, struct snapshot **ret);
 void snap_unref(struct snapshot *s);
-/* The open file holding s was released: its reference is dropped after a grace period. */
-void snap_close(struct memprofd *d, struct snapshot *s);
 /* An open file now holds s (and the caller's reference): until snap_close, or until the
  * cache is freed if the kernel never releases the file. */
 void snap_open(struct memprofd *d, struct snapshot *s);
+/* The open file holding s was released: its reference is dropped after a grace period,
+ * or at once if another open file still holds s. */
+void snap_close(struct memprofd *d, struct snapshot *s);
 
 /* access.c: may the caller of req inspect target t? 0 or -EACCES. */
 int access_check(fuse_req_t req, const struct target *t);

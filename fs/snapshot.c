@@ -242,8 +242,15 @@ void snap_close(struct memprofd *d, struct snapshot *s)
         struct snapshot *expired = NULL;
 
         pthread_mutex_lock(&c->lock);
-        if (atomic_fetch_sub(&s->opens, 1) == 1)
-                open_list_del(&s->open);
+        if (atomic_fetch_sub(&s->opens, 1) != 1) {
+                /* another open file holds s, and its reference keeps the bytes alive for
+                 * any read of this one still in flight: s joins the closed list (once)
+                 * when the last file holding it is released */
+                pthread_mutex_unlock(&c->lock);
+                snap_unref(s);
+                return;
+        }
+        open_list_del(&s->open);
         s->next_closed = NULL;
         s->closed_mono_ns = now;
         if (c->closed_tail)
