@@ -413,6 +413,10 @@ uint64_t mp_cfi_rule(uint64_t pc)
         if ((row.cfa_reg != REG_RSP && row.cfa_reg != REG_RBP) ||
             row.cfa_off < INT32_MIN || row.cfa_off > INT32_MAX)
                 return R_UNSUPPORTED;
+        /* a return address below the stack pointer is no frame: the walk's common rules
+         * (CFA = RSP + offset) then need no lower bound */
+        if (row.cfa_reg == REG_RSP && row.cfa_off < 8)
+                return R_UNSUPPORTED;
         uint64_t rule = R_VALID | (uint64_t)(uint32_t)(int32_t)row.cfa_off << R_CFA_SHIFT;
         if (row.cfa_reg == REG_RBP)
                 rule |= R_CFA_RBP;
@@ -423,6 +427,10 @@ uint64_t mp_cfi_rule(uint64_t pc)
         if (row.rbp_how == HOW_OFFSET) {
                 /* below the return address, so the walk need not bound it from above */
                 if (row.rbp_off < INT16_MIN || row.rbp_off > -16)
+                        return R_UNSUPPORTED;
+                /* and, from RSP, at or above the stack pointer: the walk need not bound
+                 * it from below either */
+                if (row.cfa_reg == REG_RSP && row.cfa_off + row.rbp_off < 0)
                         return R_UNSUPPORTED;
                 rule |= R_RBP_SAVED | (uint64_t)(uint16_t)(int16_t)row.rbp_off << R_RBP_SHIFT;
         } else if (row.rbp_how != HOW_SAME) {

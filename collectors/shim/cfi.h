@@ -11,14 +11,17 @@
  *   bit   3      outermost frame: the return address is undefined
  *   bit   4      this unwinder cannot do the frame: libunwind must
  *   bits 16..31  RBP offset (signed, at most -16: below the return address)
- *   bits 32..63  CFA offset (signed)
- * The return address is always at CFA - 8 (anything else is bit 4).
+ *   bits 32..63  CFA offset (signed; at least 8 from RSP)
+ * The return address is always at CFA - 8 (anything else is bit 4).  A rule with none
+ * of bits 1, 3, 4 is the common frame: CFA = RSP + offset, and the saved RBP, if any,
+ * between RSP and the return address.
  */
 #define R_VALID UINT64_C(1)
 #define R_CFA_RBP UINT64_C(2)
 #define R_RBP_SAVED UINT64_C(4)
 #define R_OUTERMOST UINT64_C(8)
 #define R_UNSUPPORTED UINT64_C(16)
+#define R_NOT_PLAIN (R_CFA_RBP | R_OUTERMOST | R_UNSUPPORTED)
 #define R_RBP_SHIFT 16
 #define R_CFA_SHIFT 32
 

@@ -310,26 +310,39 @@ static inline __attribute__((always_inline)) int walk_loop(struct walk *w, int u
         while (out < lim) {
                 uint64_t rule = rule_for(lookup), cfa, pc;
 
-                if (unlikely(rule & (R_UNSUPPORTED | R_OUTERMOST))) {
-                        r = rule & R_UNSUPPORTED ? STEP_FAIL : STEP_END;
-                        break;
-                }
-                cfa = ((rule & R_CFA_RBP) ? bp : sp) + (uint64_t)((int64_t)rule >> R_CFA_SHIFT);
-                /* the return address at cfa - 8 must lie in [sp, stack top) */
-                if (unlikely(cfa < sp + 8 || cfa > hi)) {
-                        r = STEP_FAIL;
-                        break;
-                }
-                if (record)
-                        bp_used |= bp_first && (rule & R_CFA_RBP);
-                if (rule & R_RBP_SAVED) {
-                        /* at most cfa - 16 (cfi.c), so below the stack top too */
-                        uint64_t at = cfa + (uint64_t)(int64_t)(int16_t)(rule >> R_RBP_SHIFT);
-
-                        if (unlikely(at < sp)) {
+                if (likely(!(rule & R_NOT_PLAIN))) {
+                        /* CFA = RSP + at least 8, the saved RBP at or above RSP (cfi.c):
+                         * what the walk reads lies above sp, and must lie below the
+                         * stack top */
+                        cfa = sp + (uint64_t)((int64_t)rule >> R_CFA_SHIFT);
+                        if (unlikely(cfa > hi)) {
                                 r = STEP_FAIL;
                                 break;
                         }
+                } else {
+                        if (rule & (R_UNSUPPORTED | R_OUTERMOST)) {
+                                r = rule & R_UNSUPPORTED ? STEP_FAIL : STEP_END;
+                                break;
+                        }
+                        cfa = bp + (uint64_t)((int64_t)rule >> R_CFA_SHIFT);
+                        /* the return address at cfa - 8 must lie in [sp, stack top) */
+                        if (unlikely(cfa < sp + 8 || cfa > hi)) {
+                                r = STEP_FAIL;
+                                break;
+                        }
+                        if (record)
+                                bp_used |= bp_first;
+                        /* at most cfa - 16 (cfi.c), so below the stack top too */
+                        if ((rule & R_RBP_SAVED) &&
+                            unlikely(cfa + (uint64_t)(int64_t)(int16_t)(rule >> R_RBP_SHIFT) <
+                                     sp)) {
+                                r = STEP_FAIL;
+                                break;
+                        }
+                }
+                if (rule & R_RBP_SAVED) {
+                        uint64_t at = cfa + (uint64_t)(int64_t)(int16_t)(rule >> R_RBP_SHIFT);
+
                         bp = *(const uint64_t *)(uintptr_t)at;
                         if (record) {
                                 bp_first = false;
