@@ -443,11 +443,12 @@ __attribute__((noinline)) int mp_unwind(uint64_t *pcs, int max, uint64_t skip_lo
                 return -1;
         if (cold)
                 trail_prefetch();
-        if (max > MEMO_AFTER) {
+        /* a thread without the memo walks in one go */
+        if (max > MEMO_AFTER && memo_worth_it()) {
                 r = walk_plain(&w, MEMO_AFTER);
                 if (r != STEP_ON)
                         return r == STEP_FAIL ? -1 : w.n;
-                if (memo_worth_it() && (r = memo_start(&w)) >= 0)
+                if ((r = memo_start(&w)) >= 0)
                         return r;
         }
         if (!w.rec) {
