@@ -1,8 +1,9 @@
 /* The shim's unwinder against libunwind's unw_backtrace, frame for frame, from stacks of
  * many shapes: deep and varied call chains, frames that address their CFA through RBP
  * (alloca), huge frames, recursion, threads, stacks that share their innermost frames,
- * a swapcontext stack, and a signal handler (which it must hand back to libunwind).  Built twice, with and
- * without frame pointers. */
+ * a swapcontext stack, and a signal handler and frames whose rules would have it read
+ * below the stack pointer (which it must hand back to libunwind).  Built twice, with
+ * and without frame pointers. */
 #define UNW_LOCAL_ONLY
 #include <alloca.h>
 #include <libunwind.h>
@@ -174,6 +175,45 @@ static void *same_start_main(void *arg)
         return NULL;
 }
 
+/* Frames whose unwind rules this unwinder refuses, leaving the stack to libunwind: a
+ * saved RBP below the stack pointer, and a return address below it (the walk reads
+ * neither, so it need not bound what it reads from below). */
+static volatile int probe_result;
+
+__attribute__((noinline, used)) void unwind_probe(void)
+{
+        probe_result = compare();
+}
+
+void rbp_below_sp(void);
+void ra_below_sp(void);
+__asm__(".text\n"
+        ".globl rbp_below_sp\n"
+        ".type rbp_below_sp, @function\n"
+        "rbp_below_sp:\n"
+        ".cfi_startproc\n"
+        "push %rbp\n"
+        ".cfi_def_cfa_offset 16\n"
+        ".cfi_offset %rbp, -40\n" /* claims CFA - 40, which is RSP - 24 */
+        "call unwind_probe\n"
+        "pop %rbp\n"
+        ".cfi_def_cfa_offset 8\n"
+        "ret\n"
+        ".cfi_endproc\n"
+        ".size rbp_below_sp, . - rbp_below_sp\n"
+        ".globl ra_below_sp\n"
+        ".type ra_below_sp, @function\n"
+        "ra_below_sp:\n"
+        ".cfi_startproc\n"
+        "sub $8, %rsp\n"
+        ".cfi_def_cfa_offset 4\n" /* claims the return address at RSP - 4 */
+        "call unwind_probe\n"
+        "add $8, %rsp\n"
+        ".cfi_def_cfa_offset 8\n"
+        "ret\n"
+        ".cfi_endproc\n"
+        ".size ra_below_sp, . - ra_below_sp\n");
+
 static volatile int handler_result;
 
 static void handler(int sig)
@@ -214,10 +254,17 @@ int main(void)
         raise(SIGUSR1);
         CHECK(handler_result == -1 && fallbacks == before + 1);
 
+        /* rules that would read below the stack pointer are libunwind's too */
+        before = fallbacks;
+        rbp_below_sp();
+        CHECK(probe_result == -1 && fallbacks == before + 1);
+        ra_below_sp();
+        CHECK(probe_result == -1 && fallbacks == before + 2);
+
         /* forgetting the cache changes nothing but the cost */
         mp_unwind_forget();
         shapes();
-        CHECK(fallbacks == before + 1);
+        CHECK(fallbacks == before + 2);
         printf("ok: %d stacks compared, %u of 400 replayed from the memo; on the swapcontext "
                "stack %d of 50 left to libunwind\n", checks, replays, foreign);
         return 0;
