@@ -21,6 +21,7 @@ static uint64_t mix(uint64_t x)
 uint64_t mp_stack_hash(const uint64_t *pcs, uint32_t depth)
 {
         uint64_t h = depth;
+#pragma GCC unroll 4
         for (uint32_t i = 0; i < depth; i++)
                 h = (h ^ pcs[i]) * 0x9e3779b97f4a7c15ull;
         return mix(h);
