@@ -374,7 +374,7 @@ static inline __attribute__((always_inline)) int walk_loop(struct walk *w, int u
         return r;
 }
 
-static int walk_plain(struct walk *w, int until)
+static inline __attribute__((always_inline)) int walk_plain(struct walk *w, int until)
 {
         return walk_loop(w, until, false);
 }
