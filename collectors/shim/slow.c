@@ -207,7 +207,8 @@ void *mp_sample_alloc(size_t size, size_t align, bool zero)
          * free may not read without knowing it is there */
         bool indexed = sparse || (!mp.glibc && ((uintptr_t)p & 0xff0) == 0);
         uint32_t live;
-        mp_table_prefault(hash, size, (uintptr_t)p);
+        if (sparse) /* back to back, the slots' pages are warm */
+                mp_table_prefault(hash, size, (uintptr_t)p);
         mp_lock_take();
         int r = depth ? mp_table_record(pcs, depth, hash, size, &live) : -ENOSPC;
         if (r == 0 && indexed && !mp_addr_add((uintptr_t)p, live)) {
