@@ -290,6 +290,12 @@ struct walk {
 
 enum { STEP_ON, STEP_END, STEP_FAIL };
 
+/* Where a frame whose rule has R_RBP_SAVED keeps its caller's RBP. */
+static inline uint64_t saved_rbp_at(uint64_t rule, uint64_t cfa)
+{
+        return cfa + (uint64_t)(int64_t)(int16_t)(rule >> R_RBP_SHIFT);
+}
+
 /*
  * The walk from w's frame outward until UNTIL frames are found (or its end), recording
  * every word it reads into w->rec when RECORD.  Written with locals, which the compiler
@@ -333,15 +339,13 @@ static inline __attribute__((always_inline)) int walk_loop(struct walk *w, int u
                         if (record)
                                 bp_used |= bp_first;
                         /* at most cfa - 16 (cfi.c), so below the stack top too */
-                        if ((rule & R_RBP_SAVED) &&
-                            unlikely(cfa + (uint64_t)(int64_t)(int16_t)(rule >> R_RBP_SHIFT) <
-                                     sp)) {
+                        if ((rule & R_RBP_SAVED) && unlikely(saved_rbp_at(rule, cfa) < sp)) {
                                 r = STEP_FAIL;
                                 break;
                         }
                 }
                 if (rule & R_RBP_SAVED) {
-                        uint64_t at = cfa + (uint64_t)(int64_t)(int16_t)(rule >> R_RBP_SHIFT);
+                        uint64_t at = saved_rbp_at(rule, cfa);
 
                         bp = *(const uint64_t *)(uintptr_t)at;
                         if (record) {
