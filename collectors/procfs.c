@@ -210,6 +210,8 @@ static int parse_status_line(const char *key, size_t klen, const char *v, const 
         }
         if (KEY_IS("PPid"))
                 return parse_pid(v, end, &st->ppid);
+        if (KEY_IS("Tgid"))
+                return parse_pid(v, end, &st->tgid);
         if (KEY_IS("TracerPid"))
                 return parse_pid(v, end, &st->tracer);
         if (KEY_IS("Uid")) {

@@ -11,6 +11,7 @@ struct proc_status {
         char name[64];
         char state;
         pid_t pid, ppid;
+        pid_t tgid; /* the process a thread belongs to (pid itself for a process) */
         pid_t tracer; /* TracerPid: 0 when nobody ptraces it */
         uid_t uid[4]; /* real, effective, saved, filesystem */
         gid_t gid[4];

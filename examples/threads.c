@@ -161,6 +161,16 @@ int main(int argc, char **argv)
                         if (pthread_create(&t, NULL, end_at_once, NULL) == 0)
                                 pthread_join(t, NULL);
                 }
+        /* "vfork": the leader waits in vfork for a child that sleeps a minute, where no
+         * ptrace interrupt reaches it */
+        if (argc > 1 && strcmp(argv[1], "vfork") == 0) {
+                static const struct timespec minute = { 60, 0 };
+
+                if (vfork() == 0) {
+                        syscall(SYS_nanosleep, &minute, NULL);
+                        _exit(0);
+                }
+        }
         pthread_join(th[0], NULL);
         return 0;
 }

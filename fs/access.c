@@ -1,4 +1,5 @@
-/* Who may inspect whom: the kernel's ptrace-read rule, decided per request like /proc. */
+/* Who may inspect whom: the kernel's ptrace-read rule, decided per request like /proc,
+ * and again at the moment of use by collectors that stop the process. */
 #include <errno.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -20,22 +21,32 @@ static bool in_our_user_ns(pid_t pid)
 }
 
 /*
- * The caller's effective capabilities.  ctx->pid is the calling thread (0 when it lives
- * in a PID namespace the daemon cannot see): no capabilities then.  Capabilities count
- * only in the daemon's user namespace: anyone can be "root" with every capability in a
- * user namespace of their own (unshare -U -r), and the kernel honours CAP_SYS_PTRACE only
- * over processes of that namespace.  (So a container's root reads its own processes by
- * the same-ids rule only; denying there is the safe side.)
+ * ctx->pid is the calling thread (0 when it lives in a PID namespace the daemon cannot
+ * see): no capabilities and no process then.  Capabilities count only in the daemon's
+ * user namespace: anyone can be "root" with every capability in a user namespace of
+ * their own (unshare -U -r), and the kernel honours CAP_SYS_PTRACE only over processes
+ * of that namespace.  (So a container's root reads its own processes by the same-ids
+ * rule only; denying there is the safe side.)
  */
-static bool caller_has_ptrace_cap(const struct fuse_ctx *ctx)
+void caller_of(fuse_req_t req, struct caller *ret)
+{
+        const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+        *ret = (struct caller){.tid = ctx->pid, .uid = ctx->uid, .gid = ctx->gid};
+}
+
+void caller_probe(struct caller *c)
 {
         struct proc_status st;
 
-        if (ctx->pid <= 0 || proc_status_read(ctx->pid, &st) < 0)
-                return false;
-        if (!(st.cap_eff & (UINT64_C(1) << CAP_SYS_PTRACE_BIT)))
-                return false;
-        return in_our_user_ns(ctx->pid);
+        if (c->probed)
+                return;
+        c->probed = true;
+        if (c->tid > 0 && proc_status_read(c->tid, &st) == 0) {
+                c->tgid = st.tgid;
+                c->cap_ptrace = (st.cap_eff & (UINT64_C(1) << CAP_SYS_PTRACE_BIT)) &&
+                                in_our_user_ns(c->tid);
+        }
 }
 
 /* The kernel shows the files in /proc/PID of a process that is not dumpable (setuid,
@@ -52,23 +63,34 @@ static bool target_dumpable(const struct target *t)
         return st.st_uid == t->st.uid[1] && st.st_gid == t->st.gid[1];
 }
 
-static bool same_ids(const struct fuse_ctx *ctx, const struct target *t)
+static bool same_ids(const struct caller *c, const struct target *t)
 {
-        /* ctx carries the caller's filesystem ids, which is what ptrace's
-         * PTRACE_MODE_FSCREDS check (used for /proc files) compares too */
+        /* the caller's filesystem ids, which is what ptrace's PTRACE_MODE_FSCREDS check
+         * (used for /proc files) compares too */
         for (int i = 0; i < 3; i++)
-                if (t->st.uid[i] != ctx->uid || t->st.gid[i] != ctx->gid)
+                if (t->st.uid[i] != c->uid || t->st.gid[i] != c->gid)
                         return false;
         return true;
 }
 
-int access_check(fuse_req_t req, const struct target *t)
+int access_check(struct caller *c, const struct target *t)
 {
-        const struct fuse_ctx *ctx = fuse_req_ctx(req);
-
-        if (same_ids(ctx, t) && target_dumpable(t))
+        if (same_ids(c, t) && target_dumpable(t))
                 return 0;
-        if (caller_has_ptrace_cap(ctx))
+        caller_probe(c);
+        if (c->cap_ptrace)
                 return 0;
         return -EACCES;
+}
+
+int access_recheck(struct caller *c, const struct target *t)
+{
+        struct target now;
+        int r;
+
+        /* the same process (start time), with the credentials it has now */
+        r = tree_target(t->pid, &now);
+        if (r < 0 || now.start != t->start)
+                return -ENOENT;
+        return access_check(c, &now);
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "heap_segment.h"
@@ -68,7 +69,8 @@ static int open_symbols(struct memprofd *d, const struct target *t, const char *
         return r < 0 ? failed(t, file, "reading its mappings", r) : 0;
 }
 
-int gen_memstats(struct memprofd *d, const struct target *t, char **ret_buf, size_t *ret_len)
+int gen_memstats(struct memprofd *d, struct caller *c, const struct target *t, char **ret_buf,
+                 size_t *ret_len)
 {
         struct heap_snapshot *heap = NULL;
         const char *why = NULL;
@@ -135,49 +137,140 @@ out:
         return r;
 }
 
-int gen_heap(struct memprofd *d, const struct target *t, char **ret_buf, size_t *ret_len)
+int gen_heap(struct memprofd *d, struct caller *c, const struct target *t, char **ret_buf,
+             size_t *ret_len)
 {
         return gen_heap_file(d, t, "heap", HEAP_INUSE, ret_buf, ret_len);
 }
 
-int gen_allocs(struct memprofd *d, const struct target *t, char **ret_buf, size_t *ret_len)
+int gen_allocs(struct memprofd *d, struct caller *c, const struct target *t, char **ret_buf,
+               size_t *ret_len)
 {
         return gen_heap_file(d, t, "allocs", HEAP_ALLOCS, ret_buf, ret_len);
 }
 
-int gen_heap_txt(struct memprofd *d, const struct target *t, char **ret_buf, size_t *ret_len)
+int gen_heap_txt(struct memprofd *d, struct caller *c, const struct target *t, char **ret_buf,
+                 size_t *ret_len)
 {
         return gen_heap_file(d, t, "heap.txt", HEAP_TEXT, ret_buf, ret_len);
 }
 
 /*
  * One collection per process at a time: a second reader would find the process traced
- * by our own first reader and get EBUSY.  Striped by pid so unrelated processes are
- * collected in parallel (a collision only serializes two short collections).
+ * by our own first reader and get EBUSY.  Keyed by the exact PID, so no two processes
+ * ever wait for each other; a collection is bounded (its stop timeout plus unwinding),
+ * and so is the wait for one, which gives up with EBUSY.
  */
-#define COLLECT_STRIPES 64
-static pthread_mutex_t collect_lock[COLLECT_STRIPES] = {
-        [0 ... COLLECT_STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER};
+#define COLLECT_WAIT_S 5
 
-static int collect_threads(pid_t pid, struct thread_snapshot **ret)
+static pthread_mutex_t collect_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t collect_done; /* on CLOCK_MONOTONIC */
+static pthread_once_t collect_once = PTHREAD_ONCE_INIT;
+static pid_t collecting[JOBS_LIMIT];
+
+static void collect_init(void)
 {
-        pthread_mutex_t *m = &collect_lock[(unsigned)pid % COLLECT_STRIPES];
-        int r;
+        pthread_condattr_t a;
 
-        pthread_mutex_lock(m);
-        r = threads_collect(pid, ret);
-        pthread_mutex_unlock(m);
+        pthread_condattr_init(&a);
+        pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+        pthread_cond_init(&collect_done, &a);
+        pthread_condattr_destroy(&a);
+}
+
+static bool is_collecting(pid_t pid)
+{
+        for (size_t i = 0; i < JOBS_LIMIT; i++)
+                if (collecting[i] == pid)
+                        return true;
+        return false;
+}
+
+/* Marks pid as being collected, after any collection of it still running. */
+static int collect_begin(pid_t pid)
+{
+        struct timespec deadline;
+        int r = 0;
+
+        pthread_once(&collect_once, collect_init);
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += COLLECT_WAIT_S;
+        pthread_mutex_lock(&collect_lock);
+        while (is_collecting(pid) && r == 0)
+                if (pthread_cond_timedwait(&collect_done, &collect_lock, &deadline) == ETIMEDOUT)
+                        r = -EBUSY;
+        if (r == 0) {
+                /* a free place exists: there are no more jobs than places */
+                r = -EBUSY;
+                for (size_t i = 0; i < JOBS_LIMIT; i++)
+                        if (collecting[i] == 0) {
+                                collecting[i] = pid;
+                                r = 0;
+                                break;
+                        }
+        }
+        pthread_mutex_unlock(&collect_lock);
         return r;
 }
 
-static int gen_threads_file(struct memprofd *d, const struct target *t, const char *file,
-                            bool text, char **ret_buf, size_t *ret_len)
+static void collect_end(pid_t pid)
+{
+        pthread_mutex_lock(&collect_lock);
+        for (size_t i = 0; i < JOBS_LIMIT; i++)
+                if (collecting[i] == pid)
+                        collecting[i] = 0;
+        pthread_cond_broadcast(&collect_done);
+        pthread_mutex_unlock(&collect_lock);
+}
+
+struct verify_ctx {
+        struct caller *c;
+        const struct target *t;
+};
+
+/* With the process stopped: is it still the one checked, still readable by the caller? */
+static int verify_target(pid_t pid, void *userdata)
+{
+        struct verify_ctx *v = userdata;
+
+        return access_recheck(v->c, v->t);
+}
+
+static int collect_threads(struct caller *c, const struct target *t,
+                           struct thread_snapshot **ret)
+{
+        struct verify_ctx v = {.c = c, .t = t};
+        struct threads_opts o = {.verify = verify_target, .userdata = &v};
+        int r;
+
+        /* a reader waits for our answer and cannot stop: never try (its own process's
+         * other threads are stopped as usual) */
+        caller_probe(c);
+        if (c->tgid == t->pid)
+                o.skip_tid = c->tid;
+        r = collect_begin(t->pid);
+        if (r < 0)
+                return r;
+        r = threads_collect(t->pid, &o, ret);
+        collect_end(t->pid);
+        return r;
+}
+
+static int gen_threads_file(struct memprofd *d, struct caller *c, const struct target *t,
+                            const char *file, bool text, char **ret_buf, size_t *ret_len)
 {
         struct thread_snapshot *ts = NULL;
         struct sym_process *sp = NULL;
         int r;
 
-        r = collect_threads(t->pid, &ts);
+        r = collect_threads(c, t, &ts);
+        if (r == -EACCES) {
+                /* it changed hands since the check: as if checked now */
+                fs_log("pid %d: %s: its credentials changed since the access check "
+                       "(exec of a setuid program?): refused to uid %d",
+                       (int)t->pid, file, (int)c->uid);
+                return r;
+        }
         if (r < 0)
                 return failed(t, file, "collecting thread stacks", r);
         r = open_symbols(d, t, file, &sp);
@@ -200,13 +293,14 @@ out:
         return r;
 }
 
-int gen_threads(struct memprofd *d, const struct target *t, char **ret_buf, size_t *ret_len)
+int gen_threads(struct memprofd *d, struct caller *c, const struct target *t, char **ret_buf,
+                size_t *ret_len)
 {
-        return gen_threads_file(d, t, "threads", false, ret_buf, ret_len);
+        return gen_threads_file(d, c, t, "threads", false, ret_buf, ret_len);
 }
 
-int gen_threads_txt(struct memprofd *d, const struct target *t, char **ret_buf,
-                    size_t *ret_len)
+int gen_threads_txt(struct memprofd *d, struct caller *c, const struct target *t,
+                    char **ret_buf, size_t *ret_len)
 {
-        return gen_threads_file(d, t, "threads.txt", true, ret_buf, ret_len);
+        return gen_threads_file(d, c, t, "threads.txt", true, ret_buf, ret_len);
 }

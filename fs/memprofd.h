@@ -22,6 +22,19 @@ struct memprofd {
         struct dirlists *dirs; /* listings of open directories */
 };
 
+/* access.c: who made a request.  uid, gid and tid come with the request; the rest is
+ * read from /proc by caller_probe() when a decision needs it. */
+struct caller {
+        pid_t tid;       /* the calling thread in our PID namespace; 0 if not visible */
+        uid_t uid, gid;  /* its filesystem ids, which the kernel checks /proc files by */
+        bool probed;     /* tgid and cap_ptrace below are read */
+        pid_t tgid;      /* its process; 0 if unknown */
+        bool cap_ptrace; /* CAP_SYS_PTRACE in memprofd's user namespace */
+};
+
+void caller_of(fuse_req_t req, struct caller *ret);
+void caller_probe(struct caller *c);
+
 /* log.c: one line on stderr per failure, with its cause. */
 void fs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -60,8 +73,8 @@ bool tree_still_running(const struct target *t);
 struct fs_file {
         const char *name;
         bool needs_shim; /* exists only for processes that carry libmemprof.so */
-        int (*generate)(struct memprofd *d, const struct target *t, char **ret_buf,
-                        size_t *ret_len);
+        int (*generate)(struct memprofd *d, struct caller *c, const struct target *t,
+                        char **ret_buf, size_t *ret_len);
 };
 
 size_t files_count(void);
@@ -72,13 +85,27 @@ bool files_shim_present(pid_t pid);
 
 /* generate.c: file contents.  Return 0, -ENOENT (process or file gone), or the errno
  * the reader should see after a genuine failure, which they have logged. */
-int gen_memstats(struct memprofd *d, const struct target *t, char **ret_buf, size_t *ret_len);
-int gen_heap(struct memprofd *d, const struct target *t, char **ret_buf, size_t *ret_len);
-int gen_allocs(struct memprofd *d, const struct target *t, char **ret_buf, size_t *ret_len);
-int gen_heap_txt(struct memprofd *d, const struct target *t, char **ret_buf, size_t *ret_len);
-int gen_threads(struct memprofd *d, const struct target *t, char **ret_buf, size_t *ret_len);
-int gen_threads_txt(struct memprofd *d, const struct target *t, char **ret_buf,
-                    size_t *ret_len);
+int gen_memstats(struct memprofd *d, struct caller *c, const struct target *t, char **ret_buf,
+                 size_t *ret_len);
+int gen_heap(struct memprofd *d, struct caller *c, const struct target *t, char **ret_buf,
+             size_t *ret_len);
+int gen_allocs(struct memprofd *d, struct caller *c, const struct target *t, char **ret_buf,
+               size_t *ret_len);
+int gen_heap_txt(struct memprofd *d, struct caller *c, const struct target *t, char **ret_buf,
+                 size_t *ret_len);
+int gen_threads(struct memprofd *d, struct caller *c, const struct target *t, char **ret_buf,
+                size_t *ret_len);
+int gen_threads_txt(struct memprofd *d, struct caller *c, const struct target *t,
+                    char **ret_buf, size_t *ret_len);
+
+/* jobs.c: a file's contents generated in a thread of its own, waited for at most
+ * JOB_TIMEOUT_S: no target, however it stalls /proc or ptrace, holds a FUSE worker.
+ * Jobs still running after their timeout count against their caller's uid and the
+ * daemon's limits; beyond those, new requests fail with EAGAIN at once. */
+#define JOB_TIMEOUT_S 10
+#define JOBS_LIMIT 64 /* generations at once, daemon-wide */
+int job_generate(struct memprofd *d, const struct fs_file *f, const struct caller *c,
+                 const struct target *t, char **ret_buf, size_t *ret_len);
 
 /* snapshot.c: generated contents, shared by reference between the cache and open files. */
 struct snapshot {
@@ -117,8 +144,8 @@ void snap_cache_free(struct snap_cache *c);
 int snap_find(struct memprofd *d, const struct snap_key *key, enum snap_use use,
               struct snapshot **ret);
 /* A reference to the snapshot for key: cached if fit for use, else generated. */
-int snap_get(struct memprofd *d, const struct snap_key *key, const struct target *t,
-             enum snap_use use, struct snapshot **ret);
+int snap_get(struct memprofd *d, const struct snap_key *key, const struct caller *c,
+             const struct target *t, enum snap_use use, struct snapshot **ret);
 void snap_unref(struct snapshot *s);
 /* An open file now holds s (and the caller's reference): until snap_close, or until the
  * cache is freed if the kernel never releases the file. */
@@ -127,8 +154,11 @@ void snap_open(struct memprofd *d, struct snapshot *s);
  * or at once if another open file still holds s. */
 void snap_close(struct memprofd *d, struct snapshot *s);
 
-/* access.c: may the caller of req inspect target t? 0 or -EACCES. */
-int access_check(fuse_req_t req, const struct target *t);
+/* access.c: may caller c inspect target t? 0 or -EACCES. */
+int access_check(struct caller *c, const struct target *t);
+/* The same, for the process as it is now: -ENOENT if t's PID has another process now,
+ * -EACCES if it changed credentials (exec of a setuid program, setuid()) since. */
+int access_recheck(struct caller *c, const struct target *t);
 
 /* attr.c: struct stat for each kind of node. */
 void attr_root(struct stat *st);

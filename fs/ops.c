@@ -26,7 +26,7 @@ static struct snap_key key_of(fuse_req_t req, pid_t pid, uint64_t start, int fil
 
 /* The node, the live process behind it and, for a process's contents, the caller's right
  * to see them. */
-static int resolve(fuse_req_t req, fuse_ino_t ino, struct node *ret_node,
+static int resolve(fuse_req_t req, struct caller *c, fuse_ino_t ino, struct node *ret_node,
                    struct target *ret_target)
 {
         int r;
@@ -38,7 +38,7 @@ static int resolve(fuse_req_t req, fuse_ino_t ino, struct node *ret_node,
         if (r < 0)
                 return r;
         /* like /proc, anyone may stat /PID; its listing and files need the right */
-        return ret_node->kind == NODE_PID ? 0 : access_check(req, ret_target);
+        return ret_node->kind == NODE_PID ? 0 : access_check(c, ret_target);
 }
 
 static void reply_entry(fuse_req_t req, const struct stat *st)
@@ -54,20 +54,22 @@ static int lookup_file(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
         struct snapshot *s;
         struct target t;
+        struct caller c;
         struct node dir;
         int file, r;
 
-        r = resolve(req, parent, &dir, &t);
+        caller_of(req, &c);
+        r = resolve(req, &c, parent, &dir, &t);
         if (r < 0)
                 return r;
-        r = access_check(req, &t);
+        r = access_check(&c, &t);
         if (r < 0)
                 return r;
         file = files_find(name);
         if (file < 0)
                 return -ENOENT;
         struct snap_key k = key_of(req, t.pid, t.start, file);
-        r = snap_get(daemon_of(req), &k, &t, SNAP_LOOKUP, &s);
+        r = snap_get(daemon_of(req), &k, &c, &t, SNAP_LOOKUP, &s);
         if (r < 0)
                 return r;
         struct node n = {.kind = NODE_FILE, .pid = t.pid, .start = t.start, .file = file};
@@ -108,14 +110,16 @@ static int getattr_file(fuse_req_t req, fuse_ino_t ino, struct node n, struct st
 {
         struct snapshot *s;
         struct target t;
+        struct caller c;
         int r;
 
         struct snap_key k = key_of(req, n.pid, n.start, n.file);
         if (snap_find(daemon_of(req), &k, SNAP_STAT, &s) < 0) {
-                r = resolve(req, ino, &n, &t);
+                caller_of(req, &c);
+                r = resolve(req, &c, ino, &n, &t);
                 if (r < 0)
                         return r;
-                r = snap_get(daemon_of(req), &k, &t, SNAP_STAT, &s);
+                r = snap_get(daemon_of(req), &k, &c, &t, SNAP_STAT, &s);
                 if (r < 0)
                         return r;
         }
@@ -127,6 +131,7 @@ static int getattr_file(fuse_req_t req, fuse_ino_t ino, struct node n, struct st
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
         struct target t;
+        struct caller c;
         struct stat st;
         struct node n;
         int r;
@@ -135,7 +140,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         if (r == 0 && n.kind == NODE_FILE) {
                 r = getattr_file(req, ino, n, &st);
         } else if (r == 0) {
-                r = resolve(req, ino, &n, &t);
+                caller_of(req, &c);
+                r = resolve(req, &c, ino, &n, &t);
                 if (r == 0 && n.kind == NODE_ROOT)
                         attr_root(&st);
                 else if (r == 0)
@@ -151,14 +157,16 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
         struct dirlist *l = NULL;
         struct target t;
+        struct caller c;
         struct node n;
         int r;
 
-        r = resolve(req, ino, &n, &t);
+        caller_of(req, &c);
+        r = resolve(req, &c, ino, &n, &t);
         if (r == 0 && n.kind == NODE_ROOT)
                 r = dirlist_root(&l);
         else if (r == 0 && n.kind == NODE_PID)
-                r = access_check(req, &t) ?: dirlist_pid(&t, &l);
+                r = access_check(&c, &t) ?: dirlist_pid(&t, &l);
         else if (r == 0)
                 r = -ENOTDIR;
         if (r < 0) {
@@ -196,6 +204,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
         struct snapshot *s;
         struct target t;
+        struct caller c;
         struct node n;
         int r;
 
@@ -203,12 +212,13 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                 fuse_reply_err(req, EACCES);
                 return;
         }
-        r = resolve(req, ino, &n, &t);
+        caller_of(req, &c);
+        r = resolve(req, &c, ino, &n, &t);
         if (r == 0 && n.kind != NODE_FILE)
                 r = -EISDIR;
         if (r == 0) {
                 struct snap_key k = key_of(req, t.pid, t.start, n.file);
-                r = snap_get(daemon_of(req), &k, &t, SNAP_LOOKUP, &s);
+                r = snap_get(daemon_of(req), &k, &c, &t, SNAP_LOOKUP, &s);
         }
         if (r < 0) {
                 fuse_reply_err(req, -r);

@@ -165,7 +165,8 @@ static void cache_put(struct snap_cache *c, const struct snap_key *key, struct s
 }
 
 static int snap_generate(struct memprofd *d, const struct snap_key *key,
-                         const struct target *t, struct snapshot **ret)
+                         const struct caller *c, const struct target *t,
+                         struct snapshot **ret)
 {
         const struct fs_file *f = files_get(key->file);
         struct snapshot *s;
@@ -176,7 +177,7 @@ static int snap_generate(struct memprofd *d, const struct snap_key *key,
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
-        r = f->generate(d, t, &s->buf, &s->len);
+        r = job_generate(d, f, c, t, &s->buf, &s->len);
         if (r < 0) {
                 free(s);
                 return r;
@@ -204,8 +205,8 @@ int snap_find(struct memprofd *d, const struct snap_key *key, enum snap_use use,
         return 0;
 }
 
-int snap_get(struct memprofd *d, const struct snap_key *key, const struct target *t,
-             enum snap_use use, struct snapshot **ret)
+int snap_get(struct memprofd *d, const struct snap_key *key, const struct caller *c,
+             const struct target *t, enum snap_use use, struct snapshot **ret)
 {
         struct snapshot *s;
         int r;
@@ -216,7 +217,7 @@ int snap_get(struct memprofd *d, const struct snap_key *key, const struct target
                 return 0;
         }
         /* generated outside the lock: a slow process must not hold up the others */
-        r = snap_generate(d, key, t, &s);
+        r = snap_generate(d, key, c, t, &s);
         if (r < 0)
                 return r;
         cache_put(d->cache, key, s);

@@ -34,6 +34,9 @@ static const char *stack_error(int error)
         switch (error) {
         case -ESRCH: return "exited";
         case -EOPNOTSUPP: return "kernel thread";
+        case -EDEADLK: return "not stopped: it is reading this file";
+        case -EPERM: return "not stopped: memprofd does not stop its own threads";
+        case -ETIMEDOUT: return "not stopped in time: asleep where no interrupt reaches it";
         default: return strerror(-error);
         }
 }
@@ -213,6 +216,9 @@ int render_threads_text(const struct thread_snapshot *ts, struct sym_process *sp
                         state_name(t->state));
                 if (t->nframes == 0 && t->error)
                         fprintf(f, "    (no stack: %s)\n", stack_error(t->error));
+                if (t->nframes == 0 && t->wchan[0])
+                        fprintf(f, "    (waiting in the kernel in %.*s)\n",
+                                (int)sizeof(t->wchan), t->wchan);
                 for (size_t j = 0; j < t->nframes; j++)
                         format_frame(f, sp, maps, nmaps, t->pcs[j], j > 0, &line_no);
         }

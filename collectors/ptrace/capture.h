@@ -33,8 +33,11 @@ struct thread_capture {
         bool seized;           /* ours: must reach a stop and be detached */
         bool stopped;          /* in a ptrace-stop now */
         bool pending;          /* interrupted, its stop not waited for yet */
+        bool stuck;            /* seized, but not stopped by the deadline: left to the
+                                * kernel, which releases it when the tracer thread exits */
         int resume_signal;     /* a signal it was about to take: re-injected at detach */
         int64_t interrupt_ns, detach_ns;
+        char wchan[32]; /* where a thread that did not stop waits in the kernel */
         bool have_regs;
         struct user_regs_struct regs;
         size_t ncopies;

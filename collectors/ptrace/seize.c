@@ -3,12 +3,14 @@
  * PTRACE_O_EXITKILL: if we die the kernel detaches and the target runs on. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,28 +86,141 @@ static int seize_one(pid_t pid, struct thread_capture *t)
  * them until we let it go: polling for a while saves our own wake-up from a blocking
  * wait, tens of microseconds on a virtual machine. */
 #define WAIT_POLL_NS 200000
+/* A thread interrupted late (the running ones go last) still gets this long to stop,
+ * even when the stop phase's deadline has passed meanwhile. */
+#define WAIT_MIN_NS (20 * 1000000LL)
+/* After the deadline the timer keeps interrupting waits this often, so that a signal
+ * that lands just before a wait begins cannot leave that wait unbounded. */
+#define TIMER_REPEAT_NS 1000000
 
-static pid_t wait_tid(pid_t tid, int *status)
+#define TIMER_SIGNAL (SIGRTMIN + 6)
+
+static void timer_handler(int sig)
+{
+        (void)sig; /* its only job is to make a blocked waitpid return EINTR */
+}
+
+static pthread_once_t handler_once = PTHREAD_ONCE_INIT;
+
+static void install_handler(void)
+{
+        /* no SA_RESTART: the wait must come back to look at the clock */
+        struct sigaction sa = { .sa_handler = timer_handler };
+
+        sigemptyset(&sa.sa_mask);
+        (void)sigaction(TIMER_SIGNAL, &sa, NULL);
+}
+
+int stop_set_timer_arm(int64_t deadline_ns, timer_t *ret)
+{
+        struct sigevent ev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = TIMER_SIGNAL };
+        struct itimerspec its = {
+                .it_value = { deadline_ns / 1000000000, deadline_ns % 1000000000 },
+                .it_interval = { 0, TIMER_REPEAT_NS },
+        };
+        sigset_t mask;
+        timer_t timer;
+
+        pthread_once(&handler_once, install_handler);
+        /* libfuse starts its workers with every signal blocked, and we inherit that */
+        sigemptyset(&mask);
+        sigaddset(&mask, TIMER_SIGNAL);
+        pthread_sigmask(SIG_UNBLOCK, &mask, NULL);
+        ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+        if (timer_create(CLOCK_MONOTONIC, &ev, &timer) < 0)
+                return -errno;
+        if (timer_settime(timer, TIMER_ABSTIME, &its, NULL) < 0) {
+                int r = -errno;
+
+                timer_delete(timer);
+                return r;
+        }
+        *ret = timer;
+        return 0;
+}
+
+void stop_set_timer_disarm(timer_t timer)
+{
+        sigset_t mask;
+
+        timer_delete(timer);
+        /* a signal already queued is harmless, but block it so it never interrupts a
+         * later call of this thread's */
+        sigemptyset(&mask);
+        sigaddset(&mask, TIMER_SIGNAL);
+        pthread_sigmask(SIG_BLOCK, &mask, NULL);
+}
+
+/* waitpid for tid until deadline: its pid, 0 when the deadline passed first, -1 with
+ * errno on error.  The timer's signal ends the blocking wait at the deadline. */
+static pid_t wait_tid(pid_t tid, int *status, int64_t deadline)
 {
         int64_t until = capture_now_ns() + WAIT_POLL_NS;
 
         for (;;) {
                 pid_t r = waitpid(tid, status, __WALL | WNOHANG);
 
-                if (r != 0 || capture_now_ns() > until)
-                        return r != 0 ? r : waitpid(tid, status, __WALL);
+                if (r != 0)
+                        return r;
+                if (capture_now_ns() > deadline)
+                        return 0;
+                if (capture_now_ns() > until)
+                        break;
                 __builtin_ia32_pause();
+        }
+        for (;;) {
+                pid_t r = waitpid(tid, status, __WALL);
+
+                if (r >= 0 || errno != EINTR)
+                        return r;
+                if (capture_now_ns() > deadline)
+                        return 0;
         }
 }
 
-/* Waits until a seized thread is in a ptrace-stop, or gone. */
-static void wait_stop(struct thread_capture *t)
+/* Where a thread that did not stop is waiting, from /proc (empty if unknown). */
+static void read_wchan(pid_t pid, struct thread_capture *t)
+{
+        char path[64];
+        ssize_t n;
+        int fd;
+
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan", (int)pid, (int)t->tid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        n = read(fd, t->wchan, sizeof(t->wchan) - 1);
+        close(fd);
+        if (n <= 0 || (n == 1 && t->wchan[0] == '0'))
+                n = 0;
+        t->wchan[n] = '\0';
+        for (ssize_t i = 0; i < n; i++)
+                if (t->wchan[i] < 0x21 || t->wchan[i] > 0x7e)
+                        t->wchan[i] = '?';
+}
+
+/* Waits until a seized thread is in a ptrace-stop, or gone, or the deadline passed. */
+static void wait_stop(const struct stop_set *set, struct thread_capture *t)
 {
         for (;;) {
                 int status;
                 unsigned event;
+                int64_t deadline = set->deadline_ns;
+                pid_t r;
 
-                if (wait_tid(t->tid, &status) < 0) {
+                if (t->interrupt_ns + WAIT_MIN_NS > deadline)
+                        deadline = t->interrupt_ns + WAIT_MIN_NS;
+                r = wait_tid(t->tid, &status, deadline);
+                if (r == 0) {
+                        /* Asleep where an interrupt does not reach (a vfork parent, a
+                         * reader of a FUSE file): it stays seized, and the kernel lets it
+                         * go when our thread exits, stopped or not. */
+                        t->stuck = true;
+                        t->error = -ETIMEDOUT;
+                        read_wchan(set->pid, t);
+                        return;
+                }
+                if (r < 0) {
                         if (errno == EINTR)
                                 continue;
                         /* ECHILD: its id was taken over by an exec in another thread */
@@ -146,7 +261,7 @@ static bool any_running(const struct stop_set *set)
 {
         for (size_t i = 0; i < set->n; i++)
                 if (set->threads[i].seized && !set->threads[i].stopped &&
-                    is_running(&set->threads[i]))
+                    !set->threads[i].stuck && is_running(&set->threads[i]))
                         return true;
         return false;
 }
@@ -160,7 +275,8 @@ static void stop_some(struct stop_set *set, size_t first, bool all, bool running
         for (size_t i = first; i < set->n; i++) {
                 struct thread_capture *t = &set->threads[i];
 
-                t->pending = t->seized && !t->stopped && (all || is_running(t) == running);
+                t->pending = t->seized && !t->stopped && !t->stuck &&
+                             (all || is_running(t) == running);
                 if (t->pending)
                         interrupt_one(t);
         }
@@ -169,7 +285,7 @@ static void stop_some(struct stop_set *set, size_t first, bool all, bool running
                         struct thread_capture *t = &set->threads[i];
 
                         if (t->pending && (t->tid == set->pid) == leader) {
-                                wait_stop(t);
+                                wait_stop(set, t);
                                 t->pending = false;
                         }
                 }
@@ -199,10 +315,16 @@ static int stop_pass(pid_t pid, struct stop_set *set, bool all, size_t *ret_adde
                 if (r < 0)
                         break;
                 t->stat = st;
-                if (st.flags & PROC_PF_KTHREAD)
+                if (tids[i] == set->skip_tid)
+                        t->error = -EDEADLK; /* it waits for our answer: never stop it */
+                else if (pid == getpid())
+                        t->error = -EPERM; /* no thread can trace its own process */
+                else if (st.flags & PROC_PF_KTHREAD)
                         t->error = -EOPNOTSUPP;
                 else if (st.state == 'Z' || st.state == 'X')
                         t->error = -ESRCH;
+                if (t->error == -EDEADLK || t->error == -EPERM)
+                        read_wchan(pid, t);
         }
         free(tids);
         for (size_t i = first; i < set->n && r == 0; i++)
@@ -238,13 +360,15 @@ static bool all_stopped(const struct stop_set *set, int task_fd)
  * another meanwhile: /proc/PID/task's link count tells, without a listing, and only
  * then is the process listed again.
  */
-int stop_set_stop_all(pid_t pid, const struct map_table *maps, struct stop_set *set)
+int stop_set_stop_all(pid_t pid, pid_t skip_tid, int64_t deadline_ns,
+                      const struct map_table *maps, struct stop_set *set)
 {
         bool running_stopped = false;
         char path[48];
         int r = 0, task_fd;
 
-        *set = (struct stop_set){ .pid = pid, .quick_wake = -1 };
+        *set = (struct stop_set){ .pid = pid, .skip_tid = skip_tid, .deadline_ns = deadline_ns,
+                                  .quick_wake = -1 };
         snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
         task_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         for (int pass = 0; pass < STOP_MAX_PASSES; pass++) {
@@ -255,6 +379,8 @@ int stop_set_stop_all(pid_t pid, const struct map_table *maps, struct stop_set *
                         r = 0; /* the whole process went away after the first listing */
                 if (r < 0)
                         break;
+                if (capture_now_ns() > deadline_ns)
+                        break; /* threads born that fast are not waited for either */
                 if (added > 0)
                         continue;
                 if (running_stopped)
@@ -283,12 +409,15 @@ int stop_set_stop_all(pid_t pid, const struct map_table *maps, struct stop_set *
 
 /* A stopped thread the detach did not reach was killed meanwhile (SIGKILL ends a
  * ptrace-stop): it is our zombie now, and must be reaped or the process can never be. */
-static void reap(struct thread_capture *t)
+static void reap(const struct stop_set *set, struct thread_capture *t)
 {
         for (;;) {
                 int status;
+                pid_t r = wait_tid(t->tid, &status, set->deadline_ns);
 
-                if (wait_tid(t->tid, &status) < 0) {
+                if (r == 0)
+                        return; /* still exiting: left to the kernel, as a stuck one */
+                if (r < 0) {
                         if (errno == EINTR)
                                 continue;
                         return;
@@ -334,8 +463,8 @@ uint64_t stop_set_detach_all(struct stop_set *set)
                 for (size_t i = 0; i < set->n; i++) {
                         struct thread_capture *t = &set->threads[i];
 
-                        if (t->seized && (t->tid == set->pid) == leader) {
-                                reap(t);
+                        if (t->seized && !t->stuck && (t->tid == set->pid) == leader) {
+                                reap(set, t);
                                 t->seized = false;
                                 t->error = -ESRCH;
                         }

@@ -1,5 +1,6 @@
 /* threads_collect: stop every thread, copy registers and stacks, resume, then unwind. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -52,6 +53,7 @@ static int unwind_all(pid_t live, const struct map_table *maps, const struct sto
                 memcpy(s->name, t->stat.comm, sizeof(s->name));
                 s->state = t->stat.state;
                 s->error = t->error;
+                memcpy(s->wchan, t->wchan, sizeof(s->wchan));
                 if (t->error == 0 && t->have_regs)
                         s->error = unwinder_unwind(u, t, s->pcs, THREAD_MAX_FRAMES,
                                                    &s->nframes);
@@ -89,10 +91,66 @@ static int pick_live_tid(pid_t pid, pid_t *ret)
         return 0;
 }
 
-int threads_collect(pid_t pid, struct thread_snapshot **ret)
+/* The stopped phase, run by a thread of its own (see threads_collect). */
+struct tracer {
+        pid_t pid;
+        const struct threads_opts *o;
+        int64_t deadline_ns;
+        const struct map_table *maps;
+        struct stop_set set;
+        uint64_t stopped_ns;
+        int r;
+};
+
+static void *tracer_main(void *arg)
 {
+        struct tracer *tr = arg;
+        timer_t timer;
+        int r;
+
+        r = stop_set_timer_arm(tr->deadline_ns, &timer);
+        if (r < 0)
+                goto out;
+        r = stop_set_stop_all(tr->pid, tr->o->skip_tid, tr->deadline_ns, tr->maps, &tr->set);
+        if (r == 0 && tr->o->verify) {
+                /* everything is stopped: no exec, no exit, no credential change until we
+                 * let go, so what verify sees holds for what is copied */
+                r = tr->o->verify(tr->pid, tr->o->userdata);
+                if (r < 0) {
+                        stop_set_detach_all(&tr->set);
+                        stop_set_clear(&tr->set);
+                }
+        }
+        if (r == 0) {
+                capture_all(tr->maps, &tr->set);
+                tr->stopped_ns = stop_set_detach_all(&tr->set);
+        }
+        stop_set_timer_disarm(timer);
+out:
+        tr->r = r;
+        /* returning ends this thread, and with it every ptrace link it still has: a
+         * thread that never reached its stop is let go by the kernel */
+        return NULL;
+}
+
+/* The stopped phase in a thread that exits when it is done, so that nothing it could
+ * not stop stays traced by the daemon. */
+static int run_tracer(struct tracer *tr)
+{
+        pthread_t th;
+        int r;
+
+        r = pthread_create(&th, NULL, tracer_main, tr);
+        if (r != 0)
+                return -r;
+        pthread_join(th, NULL); /* bounded: every wait in there has the deadline */
+        return tr->r;
+}
+
+int threads_collect(pid_t pid, const struct threads_opts *o, struct thread_snapshot **ret)
+{
+        static const struct threads_opts defaults = {0};
         struct map_table maps = {0};
-        struct stop_set set = {0};
         struct thread_snapshot *s = NULL;
         struct timespec now;
         pid_t tracer = 0, live;
@@ -100,6 +158,8 @@ int threads_collect(pid_t pid, struct thread_snapshot **ret)
 
         if (pid <= 0)
                 return -ENOENT;
+        if (!o)
+                o = &defaults;
         /* Checked first so a traced target fails fast; a race is caught again by SEIZE. */
         r = task_tracer_read(pid, 0, &tracer);
         if (r < 0)
@@ -115,29 +175,33 @@ int threads_collect(pid_t pid, struct thread_snapshot **ret)
                 return r;
 
         clock_gettime(CLOCK_REALTIME, &now);
-        r = stop_set_stop_all(pid, &maps, &set);
+        struct tracer tr = {
+                .pid = pid, .o = o, .maps = &maps,
+                .deadline_ns = capture_now_ns() +
+                               (o->stop_timeout_ns > 0 ? o->stop_timeout_ns
+                                                       : THREADS_STOP_TIMEOUT_NS),
+        };
+        r = run_tracer(&tr);
         if (r < 0)
                 goto out;
-        capture_all(&maps, &set);
-        uint64_t stopped_ns = stop_set_detach_all(&set);
 
         s = calloc(1, sizeof(*s));
-        if (!s || !(s->threads = calloc(set.n ? set.n : 1, sizeof(*s->threads)))) {
+        if (!s || !(s->threads = calloc(tr.set.n ? tr.set.n : 1, sizeof(*s->threads)))) {
                 r = -ENOMEM;
                 goto out;
         }
         s->pid = pid;
         s->time_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-        s->stopped_ns = stopped_ns;
-        s->nthreads = set.n;
-        r = unwind_all(live, &maps, &set, s->threads);
+        s->stopped_ns = tr.stopped_ns;
+        s->nthreads = tr.set.n;
+        r = unwind_all(live, &maps, &tr.set, s->threads);
         if (r < 0)
                 goto out;
         *ret = s;
         s = NULL;
 out:
         thread_snapshot_free(s);
-        stop_set_clear(&set);
+        stop_set_clear(&tr.set);
         map_table_clear(&maps);
         return r;
 }

@@ -11,7 +11,11 @@ struct thread_stack {
         pid_t tid;
         char name[16];
         char state; /* from /proc/PID/task/TID/stat before the stop: R, S, D, T, ... */
-        int error;  /* 0, or -errno if this thread could not be unwound */
+        /* 0, or why this thread has no stack: -ESRCH exited, -EOPNOTSUPP kernel thread,
+         * -EDEADLK the thread reading the file (never stopped), -ETIMEDOUT not stopped
+         * by the deadline (wchan says where it waits), another -errno */
+        int error;
+        char wchan[32];
         size_t nframes;
         uint64_t pcs[THREAD_MAX_FRAMES]; /* pcs[0] is the current pc, then return addrs */
 };
@@ -24,6 +28,27 @@ struct thread_snapshot {
         struct thread_stack *threads;
 };
 
-/* -ENOENT: process gone; -EBUSY: already traced by someone else; -EPERM: not allowed. */
-int threads_collect(pid_t pid, struct thread_snapshot **ret);
+/* How long threads_collect waits for the threads to stop, by default. */
+#define THREADS_STOP_TIMEOUT_NS (250 * 1000000LL)
+
+struct threads_opts {
+        pid_t skip_tid;        /* a thread never to stop (the reader's own); 0: none */
+        int64_t stop_timeout_ns; /* 0: THREADS_STOP_TIMEOUT_NS */
+        /* Called once every thread is stopped and before anything is copied: whether the
+         * process may still be read by whoever asked (it may have exec'd a setuid
+         * program since the check, or its PID may belong to another process now).  A
+         * negative return ends the collection with that error, nothing copied. */
+        int (*verify)(pid_t pid, void *userdata);
+        void *userdata;
+};
+
+/*
+ * Stops every thread (except skip_tid), copies registers and stacks, resumes, unwinds.
+ * The ptrace requests are made by a thread of its own that exits before this returns,
+ * so a thread that could not be stopped in time is released by the kernel.  Bounded:
+ * returns within the stop timeout plus the unwinding.
+ * -ENOENT: process gone; -EBUSY: already traced by someone else; -EPERM: not allowed;
+ * or verify's error.  o may be NULL for the defaults.
+ */
+int threads_collect(pid_t pid, const struct threads_opts *o, struct thread_snapshot **ret);
 void thread_snapshot_free(struct thread_snapshot *s);

@@ -1,5 +1,6 @@
 /* threads_collect against the example: every thread with its blocking function, name and
  * state; the target free and running afterwards; stopped stays stopped; traced is -EBUSY. */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -66,7 +67,7 @@ static void test_all_threads(void)
         struct target t;
 
         target_start(&t, example, NULL);
-        CHECK(threads_collect(t.pid, &s) == 0);
+        CHECK(threads_collect(t.pid, NULL, &s) == 0);
         CHECK(s->pid == t.pid && s->nthreads == 6 && s->time_ns > 0 && s->stopped_ns > 0);
         for (size_t i = 1; i < s->nthreads; i++)
                 CHECK(s->threads[i - 1].tid < s->threads[i].tid);
@@ -85,7 +86,7 @@ static void test_all_threads(void)
         CHECK(target_free_running(t.pid, false));
         CHECK(target_spinning(&t));
         /* and again: nothing left behind by the first collection */
-        CHECK(threads_collect(t.pid, &s) == 0 && s->nthreads == 6);
+        CHECK(threads_collect(t.pid, NULL, &s) == 0 && s->nthreads == 6);
         thread_snapshot_free(s);
         CHECK(target_free_running(t.pid, false));
         target_stop(&t);
@@ -103,7 +104,7 @@ static void test_stopped_stays_stopped(void)
         target_start(&t, example, NULL);
         CHECK(kill(t.pid, SIGSTOP) == 0);
         CHECK(waitpid(t.pid, &status, WUNTRACED) == t.pid && WIFSTOPPED(status));
-        CHECK(threads_collect(t.pid, &s) == 0 && s->nthreads == 6);
+        CHECK(threads_collect(t.pid, NULL, &s) == 0 && s->nthreads == 6);
         for (size_t i = 0; i < s->nthreads; i++)
                 CHECK(s->threads[i].state == 'T' && s->threads[i].nframes > 0);
         check_thread(&t, s, "mp-deep", "block_at_bottom", "T");
@@ -114,7 +115,7 @@ static void test_stopped_stays_stopped(void)
         for (int i = 0; i < 5000; i++) {
                 bool all = true;
 
-                CHECK(threads_collect(t.pid, &s) == 0);
+                CHECK(threads_collect(t.pid, NULL, &s) == 0);
                 for (size_t j = 0; j < s->nthreads; j++)
                         all &= s->threads[j].state == 'T';
                 thread_snapshot_free(s);
@@ -141,7 +142,7 @@ static void test_traced_is_busy(bool whole_process)
         char c;
 
         target_start(&t, example, NULL);
-        CHECK(threads_collect(t.pid, &s) == 0);
+        CHECK(threads_collect(t.pid, NULL, &s) == 0);
         victim = whole_process ? t.pid : find_thread(s, "mp-sleep")->tid;
         thread_snapshot_free(s);
         CHECK(pipe(sync) == 0);
@@ -157,13 +158,13 @@ static void test_traced_is_busy(bool whole_process)
         close(sync[1]);
         CHECK(read(sync[0], &c, 1) == 1);
         close(sync[0]);
-        CHECK(threads_collect(t.pid, &s) == -EBUSY);
+        CHECK(threads_collect(t.pid, NULL, &s) == -EBUSY);
         CHECK(thread_tracer(t.pid, victim) == holder);
         kill(holder, SIGKILL);
         waitpid(holder, NULL, 0);
         CHECK(target_free_running(t.pid, false));
         CHECK(target_spinning(&t));
-        CHECK(threads_collect(t.pid, &s) == 0 && s->nthreads == 6);
+        CHECK(threads_collect(t.pid, NULL, &s) == 0 && s->nthreads == 6);
         thread_snapshot_free(s);
         target_stop(&t);
 }
@@ -179,7 +180,7 @@ static void test_zombie_leader(void)
         for (int i = 0; i < 5000 && thread_state(t.pid, t.pid) != 'Z'; i++)
                 nanosleep(&tick, NULL);
         CHECK(thread_state(t.pid, t.pid) == 'Z');
-        CHECK(threads_collect(t.pid, &s) == 0 && s->nthreads == 6);
+        CHECK(threads_collect(t.pid, NULL, &s) == 0 && s->nthreads == 6);
         CHECK(s->threads[0].tid == t.pid && s->threads[0].state == 'Z');
         CHECK(s->threads[0].error == -ESRCH && s->threads[0].nframes == 0);
         check_thread(&t, s, "mp-pipe", "block_in_pipe_read", "S");
@@ -199,7 +200,7 @@ static void test_threads_born_meanwhile(void)
         for (int i = 0; i < 300; i++) {
                 bool leader = false;
 
-                CHECK(threads_collect(t.pid, &s) == 0);
+                CHECK(threads_collect(t.pid, NULL, &s) == 0);
                 for (size_t j = 0; j < s->nthreads; j++)
                         leader |= s->threads[j].tid == t.pid && s->threads[j].nframes > 0;
                 CHECK(s->nthreads >= 6 && leader);
@@ -228,7 +229,7 @@ static void test_collector_killed(void)
                         for (;;) {
                                 struct thread_snapshot *s = NULL;
 
-                                if (threads_collect(t.pid, &s) == 0)
+                                if (threads_collect(t.pid, NULL, &s) == 0)
                                         thread_snapshot_free(s);
                         }
                 }
@@ -250,8 +251,8 @@ static void test_no_such_process(void)
         if (p == 0)
                 _exit(0);
         waitpid(p, NULL, 0);
-        CHECK(threads_collect(p, &s) == -ENOENT);
-        CHECK(threads_collect(-1, &s) == -ENOENT);
+        CHECK(threads_collect(p, NULL, &s) == -ENOENT);
+        CHECK(threads_collect(-1, NULL, &s) == -ENOENT);
 }
 
 /* A kernel thread has no user stack: listed, not an error, never a hang. */
@@ -259,13 +260,133 @@ static void test_kernel_thread(void)
 {
         struct thread_snapshot *s = NULL;
 
-        if (threads_collect(2, &s) != 0) {
+        if (threads_collect(2, NULL, &s) != 0) {
                 printf("no kthreadd at pid 2 (container?): kernel thread case not checked\n");
                 return;
         }
         CHECK(s->nthreads == 1 && s->threads[0].error == -EOPNOTSUPP);
         CHECK(s->threads[0].nframes == 0);
         thread_snapshot_free(s);
+}
+
+static void kill_children(pid_t pid)
+{
+        char path[64];
+        FILE *f;
+        int child;
+
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+        f = fopen(path, "re");
+        if (!f)
+                return;
+        while (fscanf(f, "%d", &child) == 1)
+                kill(child, SIGKILL);
+        fclose(f);
+}
+
+/* A thread asleep in vfork cannot be stopped: reported as such after the timeout, the
+ * others unwound as usual, and nothing left traced. */
+static void test_vfork_times_out(void)
+{
+        struct threads_opts o = { .stop_timeout_ns = 100 * 1000000LL };
+        struct thread_snapshot *s = NULL;
+        struct timespec tick = { 0, 1000000 };
+        struct target t;
+
+        target_start(&t, example, "vfork");
+        for (int i = 0; i < 5000 && thread_state(t.pid, t.pid) != 'D'; i++)
+                nanosleep(&tick, NULL);
+        CHECK(thread_state(t.pid, t.pid) == 'D');
+        CHECK(threads_collect(t.pid, &o, &s) == 0 && s->nthreads == 6);
+        CHECK(s->threads[0].tid == t.pid && s->threads[0].error == -ETIMEDOUT);
+        CHECK(s->threads[0].nframes == 0 && s->threads[0].wchan[0] != '\0');
+        check_thread(&t, s, "mp-condvar", "wait_on_condvar", "S");
+        check_thread(&t, s, "mp-deep", "block_at_bottom", "S");
+        thread_snapshot_free(s);
+        /* the kernel let the leader go with the collector's thread: nobody traces it */
+        for (int i = 0; i < 5000 && thread_tracer(t.pid, t.pid) != 0; i++)
+                nanosleep(&tick, NULL);
+        CHECK(target_free_running(t.pid, false));
+        CHECK(target_spinning(&t));
+        kill_children(t.pid); /* the sleeping child holds our stdout */
+        target_stop(&t);
+}
+
+struct verify_seen {
+        pid_t pid;
+        int calls;
+        bool all_stopped;
+        int answer;
+};
+
+/* verify runs with every thread in a ptrace-stop ('t'), before anything is copied. */
+static int verify_stopped(pid_t pid, void *userdata)
+{
+        struct verify_seen *v = userdata;
+        pid_t tids[16];
+        size_t n = 0;
+        char path[64];
+        DIR *d;
+        struct dirent *de;
+
+        v->calls++;
+        snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+        d = opendir(path);
+        if (!d)
+                return -EIO;
+        while ((de = readdir(d)) && n < 16)
+                if (de->d_name[0] != '.')
+                        tids[n++] = (pid_t)atoi(de->d_name);
+        closedir(d);
+        v->all_stopped = n == 6 && pid == v->pid;
+        for (size_t i = 0; i < n; i++)
+                v->all_stopped &= thread_state(pid, tids[i]) == 't';
+        return v->answer;
+}
+
+static void test_verify(void)
+{
+        struct verify_seen v = { .answer = 0 };
+        struct threads_opts o = { .verify = verify_stopped, .userdata = &v };
+        struct thread_snapshot *s = NULL;
+        struct target t;
+
+        target_start(&t, example, NULL);
+        v.pid = t.pid;
+        CHECK(threads_collect(t.pid, &o, &s) == 0 && s->nthreads == 6);
+        CHECK(v.calls == 1 && v.all_stopped);
+        check_thread(&t, s, "mp-deep", "block_at_bottom", "S");
+        thread_snapshot_free(s);
+        /* a refusal ends the collection with its error, the target untouched */
+        v = (struct verify_seen){ .pid = t.pid, .answer = -EACCES };
+        s = NULL;
+        CHECK(threads_collect(t.pid, &o, &s) == -EACCES && s == NULL && v.calls == 1);
+        CHECK(target_free_running(t.pid, false));
+        CHECK(target_spinning(&t));
+        target_stop(&t);
+}
+
+/* The skipped thread (a reader of the file) is listed, never stopped. */
+static void test_skip_tid(void)
+{
+        struct thread_snapshot *s = NULL;
+        const struct thread_stack *sl;
+        struct target t;
+
+        target_start(&t, example, NULL);
+        CHECK(threads_collect(t.pid, NULL, &s) == 0);
+        sl = find_thread(s, "mp-sleep");
+        CHECK(sl);
+        struct threads_opts o = { .skip_tid = sl->tid };
+        pid_t skip = sl->tid;
+        thread_snapshot_free(s);
+        CHECK(threads_collect(t.pid, &o, &s) == 0 && s->nthreads == 6);
+        sl = find_thread(s, "mp-sleep");
+        CHECK(sl && sl->tid == skip && sl->error == -EDEADLK && sl->nframes == 0);
+        check_thread(&t, s, "mp-pipe", "block_in_pipe_read", "S");
+        thread_snapshot_free(s);
+        CHECK(target_free_running(t.pid, false));
+        target_stop(&t);
 }
 
 int main(int argc, char **argv)
@@ -284,6 +405,9 @@ int main(int argc, char **argv)
         test_zombie_leader();
         test_threads_born_meanwhile();
         test_collector_killed();
+        test_vfork_times_out();
+        test_verify();
+        test_skip_tid();
         target_kill_all();
         printf("ok\n");
         return 0;

@@ -26,7 +26,7 @@ int main(int argc, char **argv)
                 return 2;
         }
         pid = atoi(argv[1]);
-        r = threads_collect(pid, &ts);
+        r = threads_collect(pid, NULL, &ts);
         if (r < 0) {
                 fprintf(stderr, "collecting threads of %d: %s\n", (int)pid, strerror(-r));
                 return 1;

@@ -1,0 +1,188 @@
+/* File contents generated in threads of their own, each waited for with a deadline. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "memprofd.h"
+
+/*
+ * A generator reads the target's /proc files and memory and may ptrace it, and the
+ * target decides how long some of that takes (its mmap lock, a thread asleep where no
+ * interrupt reaches).  Every wait inside has its own bound, but a FUSE worker must not
+ * depend on all of them holding: it hands the work to a thread and waits JOB_TIMEOUT_S
+ * at most.  A job that overruns finishes on its own and frees what it made.  It keeps
+ * counting against its caller's uid meanwhile, so one user's stalled targets cannot
+ * pile up threads without bound or take the slots of other users.
+ */
+#define JOBS_MAX JOBS_LIMIT
+#define JOBS_PER_UID 8
+
+struct job {
+        int refs; /* the waiting worker (until it gives up) and the thread */
+        bool done;
+        int r;
+        char *buf;
+        size_t len;
+        struct memprofd *d;
+        const struct fs_file *f;
+        struct caller c;
+        struct target t;
+};
+
+static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t jobs_done; /* on CLOCK_MONOTONIC: see jobs_init */
+static pthread_once_t jobs_once = PTHREAD_ONCE_INIT;
+static struct {
+        uid_t uid;
+        unsigned n;
+} running[JOBS_MAX];
+static unsigned nrunning;
+
+static void jobs_init(void)
+{
+        pthread_condattr_t a;
+
+        pthread_condattr_init(&a);
+        pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+        pthread_cond_init(&jobs_done, &a);
+        pthread_condattr_destroy(&a);
+}
+
+/* Takes a slot for uid; -EAGAIN when the daemon or that uid has none left. */
+static int slot_take(uid_t uid)
+{
+        unsigned mine = 0;
+        int free_slot = -1;
+
+        pthread_mutex_lock(&jobs_lock);
+        for (int i = 0; i < JOBS_MAX; i++) {
+                if (running[i].n == 0 && free_slot < 0)
+                        free_slot = i;
+                if (running[i].n > 0 && running[i].uid == uid) {
+                        mine = running[i].n;
+                        free_slot = i;
+                        break;
+                }
+        }
+        if (nrunning >= JOBS_MAX || mine >= JOBS_PER_UID || free_slot < 0) {
+                pthread_mutex_unlock(&jobs_lock);
+                return -EAGAIN;
+        }
+        running[free_slot].uid = uid;
+        running[free_slot].n++;
+        nrunning++;
+        pthread_mutex_unlock(&jobs_lock);
+        return 0;
+}
+
+/* Called with jobs_lock held. */
+static void slot_put(uid_t uid)
+{
+        for (int i = 0; i < JOBS_MAX; i++)
+                if (running[i].n > 0 && running[i].uid == uid) {
+                        running[i].n--;
+                        nrunning--;
+                        return;
+                }
+}
+
+/* Drops a reference; called with jobs_lock held, returns the job to free or NULL. */
+static struct job *job_unref_locked(struct job *j)
+{
+        return --j->refs == 0 ? j : NULL;
+}
+
+static void job_free(struct job *j)
+{
+        if (!j)
+                return;
+        free(j->buf);
+        free(j);
+}
+
+static void *job_main(void *arg)
+{
+        struct job *j = arg;
+        char *buf = NULL;
+        size_t len = 0;
+        int r;
+
+        r = j->f->generate(j->d, &j->c, &j->t, &buf, &len);
+        pthread_mutex_lock(&jobs_lock);
+        j->r = r;
+        j->buf = r == 0 ? buf : NULL;
+        j->len = len;
+        j->done = true;
+        slot_put(j->c.uid);
+        pthread_cond_broadcast(&jobs_done);
+        j = job_unref_locked(j);
+        pthread_mutex_unlock(&jobs_lock);
+        job_free(j); /* only when the worker gave up on it */
+        return NULL;
+}
+
+int job_generate(struct memprofd *d, const struct fs_file *f, const struct caller *c,
+                 const struct target *t, char **ret_buf, size_t *ret_len)
+{
+        struct timespec deadline;
+        pthread_attr_t attr;
+        pthread_t th;
+        struct job *j;
+        int r;
+
+        pthread_once(&jobs_once, jobs_init);
+        r = slot_take(c->uid);
+        if (r < 0) {
+                fs_log("pid %d: %s: uid %d has %d files being generated already, or the "
+                       "daemon %d: refused",
+                       (int)t->pid, f->name, (int)c->uid, JOBS_PER_UID, JOBS_MAX);
+                return r;
+        }
+        j = calloc(1, sizeof(*j));
+        if (!j) {
+                pthread_mutex_lock(&jobs_lock);
+                slot_put(c->uid);
+                pthread_mutex_unlock(&jobs_lock);
+                return -ENOMEM;
+        }
+        *j = (struct job){.refs = 2, .d = d, .f = f, .c = *c, .t = *t};
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        r = -pthread_create(&th, &attr, job_main, j);
+        pthread_attr_destroy(&attr);
+        if (r < 0) {
+                pthread_mutex_lock(&jobs_lock);
+                slot_put(c->uid);
+                pthread_mutex_unlock(&jobs_lock);
+                free(j);
+                return r;
+        }
+
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += JOB_TIMEOUT_S;
+        pthread_mutex_lock(&jobs_lock);
+        while (!j->done)
+                if (pthread_cond_timedwait(&jobs_done, &jobs_lock, &deadline) == ETIMEDOUT)
+                        break;
+        if (j->done) {
+                r = j->r;
+                if (r == 0) {
+                        *ret_buf = j->buf;
+                        *ret_len = j->len;
+                        j->buf = NULL;
+                }
+        } else {
+                r = -ETIMEDOUT;
+        }
+        j = job_unref_locked(j);
+        pthread_mutex_unlock(&jobs_lock);
+        job_free(j);
+        if (r == -ETIMEDOUT) {
+                fs_log("pid %d: %s: not generated within %d s: given up", (int)t->pid,
+                       f->name, JOB_TIMEOUT_S);
+                return -EIO;
+        }
+        return r;
+}
