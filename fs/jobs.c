@@ -12,16 +12,17 @@
  * target decides how long some of that takes (its mmap lock, a thread asleep where no
  * interrupt reaches).  Every wait inside has its own bound, but a FUSE worker must not
  * depend on all of them holding: it hands the work to a thread and waits JOB_TIMEOUT_S
- * at most.  A job that overruns finishes on its own and frees what it made.  It keeps
- * counting against its caller's uid meanwhile, so one user's stalled targets cannot
- * pile up threads without bound or take the slots of other users.
+ * at most.  A job that overruns finishes on its own and frees what it made.  Until then
+ * it counts against its caller's uid, so one user's stalled targets cannot pile up
+ * threads without bound: a uid with JOBS_OVERRUN_PER_UID of them gets EAGAIN until they
+ * end.  Jobs that have a worker waiting are bounded by the workers already.
  */
-#define JOBS_MAX JOBS_LIMIT
-#define JOBS_PER_UID 8
+#define JOBS_OVERRUN_PER_UID 4
 
 struct job {
         int refs; /* the waiting worker (until it gives up) and the thread */
         bool done;
+        bool overrun; /* the worker gave up on it */
         int r;
         char *buf;
         size_t len;
@@ -34,11 +35,11 @@ struct job {
 static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t jobs_done; /* on CLOCK_MONOTONIC: see jobs_init */
 static pthread_once_t jobs_once = PTHREAD_ONCE_INIT;
+static unsigned nrunning;
 static struct {
         uid_t uid;
         unsigned n;
-} running[JOBS_MAX];
-static unsigned nrunning;
+} overrun[JOBS_LIMIT]; /* jobs given up on and still running, by uid */
 
 static void jobs_init(void)
 {
@@ -50,42 +51,48 @@ static void jobs_init(void)
         pthread_condattr_destroy(&a);
 }
 
-/* Takes a slot for uid; -EAGAIN when the daemon or that uid has none left. */
-static int slot_take(uid_t uid)
+/* The overrun count of uid, or a free one to use for it; NULL if none is left.  Called
+ * with jobs_lock held. */
+static unsigned *overrun_of(uid_t uid, bool add)
 {
-        unsigned mine = 0;
         int free_slot = -1;
 
+        for (int i = 0; i < JOBS_LIMIT; i++) {
+                if (overrun[i].n > 0 && overrun[i].uid == uid)
+                        return &overrun[i].n;
+                if (overrun[i].n == 0 && free_slot < 0)
+                        free_slot = i;
+        }
+        if (!add || free_slot < 0)
+                return NULL;
+        overrun[free_slot].uid = uid;
+        return &overrun[free_slot].n;
+}
+
+/* Counts a new job for uid; -EAGAIN when the daemon or that uid has too many. */
+static int slot_take(uid_t uid)
+{
+        unsigned *mine;
+        int r = -EAGAIN;
+
         pthread_mutex_lock(&jobs_lock);
-        for (int i = 0; i < JOBS_MAX; i++) {
-                if (running[i].n == 0 && free_slot < 0)
-                        free_slot = i;
-                if (running[i].n > 0 && running[i].uid == uid) {
-                        mine = running[i].n;
-                        free_slot = i;
-                        break;
-                }
+        mine = overrun_of(uid, false);
+        if (nrunning < JOBS_LIMIT && (!mine || *mine < JOBS_OVERRUN_PER_UID)) {
+                nrunning++;
+                r = 0;
         }
-        if (nrunning >= JOBS_MAX || mine >= JOBS_PER_UID || free_slot < 0) {
-                pthread_mutex_unlock(&jobs_lock);
-                return -EAGAIN;
-        }
-        running[free_slot].uid = uid;
-        running[free_slot].n++;
-        nrunning++;
         pthread_mutex_unlock(&jobs_lock);
-        return 0;
+        return r;
 }
 
 /* Called with jobs_lock held. */
-static void slot_put(uid_t uid)
+static void slot_put(const struct job *j)
 {
-        for (int i = 0; i < JOBS_MAX; i++)
-                if (running[i].n > 0 && running[i].uid == uid) {
-                        running[i].n--;
-                        nrunning--;
-                        return;
-                }
+        unsigned *mine = j->overrun ? overrun_of(j->c.uid, false) : NULL;
+
+        if (mine)
+                (*mine)--;
+        nrunning--;
 }
 
 /* Drops a reference; called with jobs_lock held, returns the job to free or NULL. */
@@ -115,7 +122,7 @@ static void *job_main(void *arg)
         j->buf = r == 0 ? buf : NULL;
         j->len = len;
         j->done = true;
-        slot_put(j->c.uid);
+        slot_put(j);
         pthread_cond_broadcast(&jobs_done);
         j = job_unref_locked(j);
         pthread_mutex_unlock(&jobs_lock);
@@ -135,15 +142,15 @@ int job_generate(struct memprofd *d, const struct fs_file *f, const struct calle
         pthread_once(&jobs_once, jobs_init);
         r = slot_take(c->uid);
         if (r < 0) {
-                fs_log("pid %d: %s: uid %d has %d files being generated already, or the "
-                       "daemon %d: refused",
-                       (int)t->pid, f->name, (int)c->uid, JOBS_PER_UID, JOBS_MAX);
+                fs_log("pid %d: %s: refused: uid %d has %d files whose generation overran, "
+                       "or the daemon has %d files being generated",
+                       (int)t->pid, f->name, (int)c->uid, JOBS_OVERRUN_PER_UID, JOBS_LIMIT);
                 return r;
         }
         j = calloc(1, sizeof(*j));
         if (!j) {
                 pthread_mutex_lock(&jobs_lock);
-                slot_put(c->uid);
+                nrunning--;
                 pthread_mutex_unlock(&jobs_lock);
                 return -ENOMEM;
         }
@@ -154,7 +161,7 @@ int job_generate(struct memprofd *d, const struct fs_file *f, const struct calle
         pthread_attr_destroy(&attr);
         if (r < 0) {
                 pthread_mutex_lock(&jobs_lock);
-                slot_put(c->uid);
+                nrunning--;
                 pthread_mutex_unlock(&jobs_lock);
                 free(j);
                 return r;
@@ -174,6 +181,13 @@ int job_generate(struct memprofd *d, const struct fs_file *f, const struct calle
                         j->buf = NULL;
                 }
         } else {
+                unsigned *mine = overrun_of(c->uid, true);
+
+                /* the daemon-wide bound keeps a free place for every running job */
+                if (mine) {
+                        (*mine)++;
+                        j->overrun = true;
+                }
                 r = -ETIMEDOUT;
         }
         j = job_unref_locked(j);
@@ -185,4 +199,21 @@ int job_generate(struct memprofd *d, const struct fs_file *f, const struct calle
                 return -EIO;
         }
         return r;
+}
+
+bool jobs_drain(int timeout_s)
+{
+        struct timespec deadline;
+        bool idle;
+
+        pthread_once(&jobs_once, jobs_init);
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += timeout_s;
+        pthread_mutex_lock(&jobs_lock);
+        while (nrunning > 0)
+                if (pthread_cond_timedwait(&jobs_done, &jobs_lock, &deadline) == ETIMEDOUT)
+                        break;
+        idle = nrunning == 0;
+        pthread_mutex_unlock(&jobs_lock);
+        return idle;
 }

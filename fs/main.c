@@ -63,6 +63,13 @@ static int daemon_init(struct memprofd *d)
 
 static void daemon_done(struct memprofd *d)
 {
+        /* A job the FUSE worker gave up on may still use the symbolizer and the cache:
+         * give it a moment, and if it is stuck on its target, leave the state to the
+         * exit rather than free it under the job. */
+        if (!jobs_drain(2)) {
+                fs_log("exiting with a file still being generated: its target stalls it");
+                return;
+        }
         symbolizer_free(d->sym);
         dirlists_free(d->dirs);
         snap_cache_free(d->cache);

@@ -100,12 +100,14 @@ int gen_threads_txt(struct memprofd *d, struct caller *c, const struct target *t
 
 /* jobs.c: a file's contents generated in a thread of its own, waited for at most
  * JOB_TIMEOUT_S: no target, however it stalls /proc or ptrace, holds a FUSE worker.
- * Jobs still running after their timeout count against their caller's uid and the
- * daemon's limits; beyond those, new requests fail with EAGAIN at once. */
+ * Jobs still running after their timeout count against their caller's uid; beyond a
+ * few (or JOBS_LIMIT jobs daemon-wide), new requests fail with EAGAIN at once. */
 #define JOB_TIMEOUT_S 10
-#define JOBS_LIMIT 64 /* generations at once, daemon-wide */
+#define JOBS_LIMIT 256 /* generations at once, daemon-wide */
 int job_generate(struct memprofd *d, const struct fs_file *f, const struct caller *c,
                  const struct target *t, char **ret_buf, size_t *ret_len);
+/* Waits up to timeout_s for jobs given up on to end; whether none runs any more. */
+bool jobs_drain(int timeout_s);
 
 /* snapshot.c: generated contents, shared by reference between the cache and open files. */
 struct snapshot {
