@@ -12,9 +12,11 @@ struct sym_process;
 
 /* Output buffers are malloc'd; the caller frees them. */
 
-/* memstats: kernel figures, shim counters (heap may be NULL: no shim, why_off says why). */
+/* memstats: kernel figures, shim counters (heap may be NULL: no shim, why_off says why);
+ * ignored_segments: mappings refused as the process's segment. */
 int render_memstats(const struct proc_status *st, const struct heap_snapshot *heap,
-                    const char *why_off, char **ret_buf, size_t *ret_len);
+                    const char *why_off, unsigned ignored_segments, char **ret_buf,
+                    size_t *ret_len);
 
 /* heap (allocs = false) and allocs (allocs = true): gzip'd pprof. */
 int render_heap_pprof(const struct heap_snapshot *heap, struct sym_process *sp, bool allocs,
