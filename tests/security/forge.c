@@ -1,17 +1,27 @@
 /* Maps a hand-made, possibly hostile, memprof segment into this process, as an attacker
- * (or a bug) could, so the daemon's reader meets it.
+ * (or a bug) could, so the daemon's reader meets it; or writes one to a file for
+ * another process to map.
  *
- *   forge MODE [NAME_PID]
+ *   forge [--pid PID] [--mallocs N] MODE [NAME_PID]
+ *   forge [--pid PID] [--mallocs N] --write PATH [--send SOCKET] MODE
  *
  * MODE is "valid" or one of the corruptions below.  The file is named after NAME_PID
  * (default: our own pid), so a segment can claim to be another process's.  Prints
- * "ready PID" and waits for EOF on stdin. */
+ * "ready PID" and waits for EOF on stdin.  --pid puts PID in the header (default: our
+ * own), --mallocs sets the thread slot's mallocs and the bucket's allocations (a
+ * number that cannot be mistaken for a real one); --write creates PATH (O_EXCL, mode
+ * 0600), writes the segment there and exits; --send then also passes an fd open for
+ * reading and writing to whoever listens on the Unix socket SOCKET, and unlinks PATH,
+ * as a client handing shared memory to a service would. */
 #include <fcntl.h>
+#include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,7 +50,9 @@ static void build_valid(struct image *im)
         h->seg_size = sizeof(*im);
         h->pid = getpid();
         h->rate = 1;
-        h->start_time_ns = (int64_t)time(NULL) * 1000000000;
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now); /* newer than any segment made before */
+        h->start_time_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
         h->slots_off = offsetof(struct image, slots);
         h->stacks_off = offsetof(struct image, stacks);
         h->frames_off = offsetof(struct image, frames);
@@ -103,29 +115,96 @@ static int corrupt(struct image *im, const char *mode)
         return 0;
 }
 
+/* Passes fd over a connection to the Unix socket at path (SCM_RIGHTS). */
+static int send_fd(const char *path, int fd)
+{
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } u = {};
+        char byte = 'S';
+        struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                             .msg_controllen = sizeof(u.buf)};
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+        int s, r;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -1;
+        strcpy(sa.sun_path, path);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+        s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0)
+                return -1;
+        r = connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0 && sendmsg(s, &msg, 0) == 1
+                    ? 0
+                    : -1;
+        close(s);
+        return r;
+}
+
 int main(int argc, char **argv)
 {
+        static const struct option opts[] = {
+                {"pid", required_argument, NULL, 'p'},
+                {"mallocs", required_argument, NULL, 'm'},
+                {"write", required_argument, NULL, 'w'},
+                {"send", required_argument, NULL, 's'},
+                {},
+        };
+        const char *out = NULL, *sock = NULL;
         struct image im;
         char path[128], line[16];
-        int fd;
+        int fd, c;
         void *map;
 
-        if (argc < 2) {
-                fprintf(stderr, "usage: forge MODE [NAME_PID]\n");
-                return 2;
-        }
         build_valid(&im);
-        if (corrupt(&im, argv[1]) < 0) {
-                fprintf(stderr, "forge: unknown mode %s\n", argv[1]);
+        while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+                if (c == 'p') {
+                        im.h.pid = atoi(optarg);
+                } else if (c == 'm') {
+                        im.slots[0].mallocs = strtoull(optarg, NULL, 10);
+                        im.buckets[0].allocs = im.slots[0].mallocs;
+                } else if (c == 'w') {
+                        out = optarg;
+                } else if (c == 's') {
+                        sock = optarg;
+                } else {
+                        return 2;
+                }
+        }
+        if (optind >= argc) {
+                fprintf(stderr, "usage: forge [--pid PID] [--mallocs N] [--write PATH "
+                                "[--send SOCKET]] MODE [NAME_PID]\n");
                 return 2;
         }
-        snprintf(path, sizeof(path), MP_SEG_PATH_PREFIX "%s.forged%d",
-                 argc > 2 ? argv[2] : "self", (int)getpid());
+        if (corrupt(&im, argv[optind]) < 0) {
+                fprintf(stderr, "forge: unknown mode %s\n", argv[optind]);
+                return 2;
+        }
+        if (out)
+                snprintf(path, sizeof(path), "%s", out);
+        else
+                snprintf(path, sizeof(path), MP_SEG_PATH_PREFIX "%s.forged%d",
+                         optind + 1 < argc ? argv[optind + 1] : "self", (int)getpid());
         fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd < 0 || pwrite(fd, &im, sizeof(im), 0) != (ssize_t)sizeof(im)) {
                 perror("forge: creating the segment");
                 return 1;
         }
+        if (out && sock) {
+                if (send_fd(sock, fd) < 0) {
+                        perror("forge: sending the segment");
+                        return 1;
+                }
+                unlink(path);
+        }
+        if (out)
+                return close(fd) == 0 ? 0 : 1;
         map = mmap(NULL, sizeof(im), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         unlink(path);
         close(fd);
