@@ -29,6 +29,10 @@ static int failed(const struct target *t, const char *file, const char *what, in
         case -ENOMEM:
                 fs_log("pid %d: %s: %s: out of memory", (int)t->pid, file, what);
                 return -ENOMEM;
+        case -EFBIG:
+                fs_log("pid %d: %s: %s: the file would pass %u MiB", (int)t->pid, file, what,
+                       RENDER_MAX_BYTES >> 20);
+                return -EFBIG;
         default:
                 fs_log("pid %d: %s: %s: %s", (int)t->pid, file, what, strerror(-r));
                 return -EIO;

@@ -10,7 +10,12 @@ struct thread_snapshot;
 struct proc_status;
 struct sym_process;
 
-/* Output buffers are malloc'd; the caller frees them. */
+/* Output buffers are malloc'd; the caller frees them.
+ *
+ * No file grows past RENDER_MAX_BYTES, nor the working memory of the heap renderers
+ * with it: -EFBIG instead.  A segment within its own limits (a forged one, say) could
+ * otherwise ask for gigabytes of heap.txt; a real program's stays far below. */
+#define RENDER_MAX_BYTES (256u << 20)
 
 /* memstats: kernel figures, shim counters (heap may be NULL: no shim, why_off says why);
  * ignored_segments: mappings refused as the process's segment. */
