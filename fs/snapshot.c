@@ -161,7 +161,31 @@ static void cache_put(struct snap_cache *c, const struct snap_key *key, struct s
         pthread_mutex_unlock(&c->lock);
 }
 
-/* Charges a new snapshot to the caller; -ENOMEM, logged, beyond the bounds. */
+/* Drops the cached snapshots of uid that no open file holds (made for a stat, kept for
+ * an open that may follow); returns how many. */
+static size_t cache_drop_unopened(struct snap_cache *c, uid_t uid)
+{
+        struct snapshot *drop[CACHE_MAX];
+        size_t n = 0, i = 0;
+
+        pthread_mutex_lock(&c->lock);
+        while (i < c->n) {
+                if (c->e[i].key.uid == uid && atomic_load(&c->e[i].snap->opens) == 0) {
+                        drop[n++] = c->e[i].snap;
+                        c->e[i] = c->e[--c->n];
+                } else {
+                        i++;
+                }
+        }
+        pthread_mutex_unlock(&c->lock);
+        for (i = 0; i < n; i++)
+                snap_unref(drop[i]);
+        return n;
+}
+
+/* Charges a new snapshot to the caller; -ENOMEM, logged, beyond the bounds.  Snapshots
+ * only kept in case an open follows a stat (`ls -l` over many processes) make room
+ * first. */
 static int charge(struct snap_cache *c, const struct snap_key *key, const char *file,
                   struct snapshot *s)
 {
@@ -169,6 +193,8 @@ static int charge(struct snap_cache *c, const struct snap_key *key, const char *
         int r;
 
         r = budget_charge(c->budget, key->uid, s->len, &u);
+        if (r < 0 && cache_drop_unopened(c, key->uid) > 0)
+                r = budget_charge(c->budget, key->uid, s->len, &u);
         if (r < 0) {
                 fs_log("uid %u: %s of pid %d: %zu bytes more would pass the bound on memory "
                        "held for open files (this uid %zu of %zu, other users %zu of %zu, "
