@@ -10,9 +10,11 @@
  * Why bounds: each open file holds its own snapshot, so without them a user could hold
  * a 73 MB heap.txt once per descriptor it may open and drive a root daemon into the
  * OOM killer.  The whole is min(1 GiB, a quarter of RAM): far beyond what reading a few
- * files at a time needs, and small beside the machine.  One uid may hold a quarter of
- * that, so it takes four users working together to fill it, and all users other than
- * root together three quarters, so root's own reads always find room.
+ * files at a time needs, and small beside the machine.  A uid other than root may hold
+ * a quarter of that, so it takes four users working together to fill it, and those
+ * users together three quarters, so root always finds room; root, who could stop the
+ * daemon anyway, is held to the whole alone (a process whose tables are full has a
+ * 300 MB heap.txt, which only root can then open).
  */
 #define TOTAL_MAX (1ull << 30)
 
@@ -93,8 +95,9 @@ int budget_charge(struct snap_budget *b, uid_t uid, size_t bytes, struct snap_us
         u = use_of(b, uid, true);
         if (!u) {
                 r = -ENOMEM;
-        } else if (bytes > b->lim.per_uid - u->bytes || bytes > b->lim.total - b->total ||
-                   (uid != 0 && bytes > b->lim.users - b->users)) {
+        } else if (bytes > b->lim.total - b->total ||
+                   (uid != 0 && (bytes > b->lim.per_uid - u->bytes ||
+                                 bytes > b->lim.users - b->users))) {
                 r = -ENOMEM;
         } else {
                 u->bytes += bytes;

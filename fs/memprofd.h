@@ -129,7 +129,7 @@ void snap_open(struct memprofd *d, struct snapshot *s);
 void snap_close(struct memprofd *d, struct snapshot *s);
 
 /* budget.c: the memory snapshots hold, charged to the caller's uid (snapshot.c).  The
- * bounds: total, per uid, and all uids but root together (root's share stays free). */
+ * bounds: total; per uid and all uids together, for uids other than root. */
 struct snap_budget;
 struct snap_limits {
         size_t total, per_uid, users;

@@ -14,8 +14,9 @@ struct sym_process;
  *
  * No file grows past RENDER_MAX_BYTES, nor the working memory of the heap renderers
  * with it: -EFBIG instead.  A segment within its own limits (a forged one, say) could
- * otherwise ask for gigabytes of heap.txt; a real program's stays far below. */
-#define RENDER_MAX_BYTES (256u << 20)
+ * otherwise ask for gigabytes of heap.txt; a real program's stays below (300 MB when
+ * the shim's tables are full, 64-frame stacks). */
+#define RENDER_MAX_BYTES (512u << 20)
 
 /* memstats: kernel figures, shim counters (heap may be NULL: no shim, why_off says why);
  * ignored_segments: mappings refused as the process's segment. */

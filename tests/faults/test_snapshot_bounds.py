@@ -4,7 +4,7 @@ again and holds every descriptor: as many opens succeed as fit in one uid's shar
 (min(1 GiB, RAM/4) / 4), the rest fail with ENOMEM and a log line, the daemon's RSS
 grows by no more than that share, root still reads the same file meanwhile, and once
 the user closes everything the memory is given back (RSS falls back, and the same
-number of opens succeeds again).  A heap.txt past 256 MiB is EFBIG, not built."""
+number of opens succeeds again).  A heap.txt past 512 MiB is EFBIG, not built."""
 
 import errno
 import os
@@ -136,12 +136,12 @@ with m.start():
     harness.check(got == ["ok"] * fit, "after closing, opens give %r" % got)
 
     # one file past the bound on a generated file
-    big = harness.spawn(NOBODY + [forge, "--stacks", "200000", "valid"],
+    big = harness.spawn(NOBODY + [forge, "--stacks", "400000", "valid"],
                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     bpid = int(harness.wait_for_line(big, "ready").split()[1])
     try:
         m.read(bpid, "heap.txt")
-        harness.fail("a heap.txt past 256 MiB was built")
+        harness.fail("a heap.txt past 512 MiB was built")
     except OSError as e:
         harness.check(e.errno == errno.EFBIG, "the huge heap.txt gave %s" % e)
     harness.check(len(m.read(bpid, "heap")) > 0, "the huge segment's heap")
