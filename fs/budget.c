@@ -105,9 +105,12 @@ int budget_charge(struct snap_budget *b, uid_t uid, size_t bytes, struct snap_us
                 if (uid != 0)
                         b->users += bytes;
         }
-        if (usage)
+        if (usage) {
                 *usage = (struct snap_usage){.lim = b->lim, .uid = u ? u->bytes : 0,
                                            .total = b->total, .users = b->users};
+                if (uid == 0) /* root's own bound is the whole */
+                        usage->lim.per_uid = b->lim.total;
+        }
         if (u && u->bytes == 0) /* refused its first: no entry kept */
                 *u = b->uids[--b->nuids];
         pthread_mutex_unlock(&b->lock);

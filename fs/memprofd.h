@@ -135,7 +135,7 @@ struct snap_limits {
         size_t total, per_uid, users;
 };
 struct snap_usage {
-        struct snap_limits lim;
+        struct snap_limits lim; /* per_uid: the one that applies to the uid asking */
         size_t uid, total, users; /* held now by the uid asking, by all, by non-root */
 };
 int budget_new(struct snap_budget **ret);
