@@ -26,7 +26,7 @@ struct uid_use {
 struct snap_budget {
         pthread_mutex_t lock;
         struct snap_limits lim;
-        size_t total, users; /* held by all, held by uids other than root */
+        size_t total, users;  /* held by all, held by uids other than root */
         struct uid_use *uids; /* uids holding something, unordered */
         size_t nuids, cap;
 };
@@ -96,8 +96,8 @@ int budget_charge(struct snap_budget *b, uid_t uid, size_t bytes, struct snap_us
         if (!u) {
                 r = -ENOMEM;
         } else if (bytes > b->lim.total - b->total ||
-                   (uid != 0 && (bytes > b->lim.per_uid - u->bytes ||
-                                 bytes > b->lim.users - b->users))) {
+                   (uid != 0 &&
+                    (bytes > b->lim.per_uid - u->bytes || bytes > b->lim.users - b->users))) {
                 r = -ENOMEM;
         } else {
                 u->bytes += bytes;
@@ -106,8 +106,8 @@ int budget_charge(struct snap_budget *b, uid_t uid, size_t bytes, struct snap_us
                         b->users += bytes;
         }
         if (usage) {
-                *usage = (struct snap_usage){.lim = b->lim, .uid = u ? u->bytes : 0,
-                                           .total = b->total, .users = b->users};
+                *usage = (struct snap_usage){
+                    .lim = b->lim, .uid = u ? u->bytes : 0, .total = b->total, .users = b->users};
                 if (uid == 0) /* root's own bound is the whole */
                         usage->lim.per_uid = b->lim.total;
         }
