@@ -1,11 +1,8 @@
-/* Daemon side of the shim's segment: finding it through /proc/PID/maps and map_files,
- * reading it consistently while the target writes, and validating every byte. */
+/* Daemon side of the shim's segment: reading it consistently while the target writes,
+ * and validating every byte (heap_segment_find.c finds it). */
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -14,9 +11,7 @@
 #include <unistd.h>
 
 #include "heap_segment.h"
-#include "procmaps.h"
 
-#define MAX_CANDIDATES 16    /* segments looked at per process */
 #define SLOT_READ_TRIES 4
 #define OBJ_SIZE_LIMIT (1ull << 48) /* no single object is larger than an address space */
 
@@ -41,75 +36,6 @@ static int pread_full(int fd, void *buf, size_t len, off_t off, size_t *ret_got)
                 got += (size_t)n;
         }
         *ret_got = got;
-        return 0;
-}
-
-/* ---- finding the segment ---- */
-
-static int read_header(int fd, struct mp_seg_header *ret)
-{
-        size_t got = 0;
-        int r = pread_full(fd, ret, sizeof(*ret), 0, &got);
-        if (r < 0)
-                return r;
-        return got == sizeof(*ret) && ret->magic == MP_SEG_MAGIC ? 0 : -EBADMSG;
-}
-
-struct search {
-        pid_t pid;
-        int best_fd;
-        int64_t best_time;
-        unsigned ncand;
-};
-
-/* A mapping of a file named like a segment: open it through map_files (the file the
- * process really maps, even unlinked) and keep the newest valid one. */
-static int consider_mapping(const struct maps_entry *e, void *userdata)
-{
-        struct search *s = userdata;
-        size_t plen = strlen(MP_SEG_PATH_PREFIX);
-
-        if (e->path_len < plen || strncmp(e->path, MP_SEG_PATH_PREFIX, plen) != 0)
-                return 0;
-        if (++s->ncand > MAX_CANDIDATES)
-                return 0;
-        char path[96];
-        snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)s->pid,
-                 e->start, e->end);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return 0;
-        struct stat st;
-        struct mp_seg_header h;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || read_header(fd, &h) < 0) {
-                close(fd);
-                return 0;
-        }
-        /* Several segments: one inherited across a fork the shim could not clean up.
-         * The newest is the process's own. */
-        if (s->best_fd < 0 || h.start_time_ns > s->best_time) {
-                if (s->best_fd >= 0)
-                        close(s->best_fd);
-                s->best_fd = fd;
-                s->best_time = h.start_time_ns;
-        } else
-                close(fd);
-        return 0;
-}
-
-int heap_segment_open(pid_t pid, int *ret_fd)
-{
-        struct search s = {.pid = pid, .best_fd = -1};
-        int r = maps_read(pid, consider_mapping, &s);
-
-        if (r < 0) {
-                if (s.best_fd >= 0)
-                        close(s.best_fd);
-                return r == -EACCES || r == -EPERM ? r : -ENOENT;
-        }
-        if (s.best_fd < 0)
-                return -ENOENT;
-        *ret_fd = s.best_fd;
         return 0;
 }
 

@@ -1,6 +1,7 @@
 /* Daemon side of the shim's segment: find it in a process, read and validate a snapshot. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -39,9 +40,17 @@ struct heap_snapshot {
         uint64_t *frames; /* storage behind stacks[].pcs */
 };
 
-/* Finds the segment PID itself maps and opens it read-only through
- * /proc/PID/map_files.  -ENOENT: no shim in PID (or PID gone). */
-int heap_segment_open(pid_t pid, int *ret_fd);
+/* Mappings that looked like a segment but were refused (see heap_segment_find.c). */
+struct heap_segment_refused {
+        unsigned n;
+        const char *why; /* the first one's reason, a static string; NULL when n is 0 */
+};
+
+/* Finds PID's own segment (a shared writable mapping of a tmpfs file named memprof.*,
+ * owned by PID's effective uid or root, writable by its owner alone, whose header
+ * names PID) and opens it read-only through /proc/PID/map_files.  -ENOENT: none (no
+ * shim, or PID gone).  *refused, if not NULL, is filled in whatever the result. */
+int heap_segment_open(pid_t pid, int *ret_fd, struct heap_segment_refused *refused);
 
 /* Reads and validates a snapshot from an open segment.  -EBADMSG for a corrupt or
  * hostile segment (with a reason in *ret_why, static string), other -errno for I/O. */

@@ -18,15 +18,12 @@
 /* /proc/sys/kernel/pid_max can be at most 2^22 (PID_MAX_LIMIT on 64-bit). */
 #define PROC_PID_LIMIT (1 << 22)
 
-int proc_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
+/* Reads all of fd, which it closes. */
+static int read_all(int fd, size_t max, char **ret_buf, size_t *ret_len)
 {
         size_t cap = 4096, len = 0;
         char *buf = NULL;
-        int fd, r;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return errno == ESRCH ? -ENOENT : -errno;
+        int r;
 
         buf = malloc(cap);
         if (!buf) {
@@ -72,6 +69,25 @@ out:
         free(buf);
         close(fd);
         return r;
+}
+
+int proc_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+        if (fd < 0)
+                return errno == ESRCH ? -ENOENT : -errno;
+        return read_all(fd, max, ret_buf, ret_len);
+}
+
+int proc_read_file_at(int dirfd, const char *name, size_t max, char **ret_buf,
+                      size_t *ret_len)
+{
+        int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+        if (fd < 0)
+                return errno == ESRCH ? -ENOENT : -errno;
+        return read_all(fd, max, ret_buf, ret_len);
 }
 
 /* Parses an unsigned decimal (base 10) or hex (base 16) number at *p, skipping leading
@@ -208,6 +224,27 @@ static int parse_status_line(const char *key, size_t klen, const char *v, const 
                 *seen |= SEEN_PID;
                 return parse_pid(v, end, &st->pid);
         }
+        if (KEY_IS("NSpid")) {
+                /* "NSpid:\t4242\t7\t1": from the reader's namespace inwards */
+                pid_t last = 0;
+                int r;
+
+                while (v < end && (*v == ' ' || *v == '\t'))
+                        v++;
+                while (v < end) {
+                        const char *field = v;
+
+                        while (v < end && *v != ' ' && *v != '\t')
+                                v++;
+                        r = parse_pid(field, v, &last);
+                        if (r < 0)
+                                return r;
+                        while (v < end && (*v == ' ' || *v == '\t'))
+                                v++;
+                }
+                st->nspid = last;
+                return 0;
+        }
         if (KEY_IS("PPid"))
                 return parse_pid(v, end, &st->ppid);
         if (KEY_IS("Tgid"))
@@ -255,6 +292,8 @@ int proc_status_parse(const char *text, size_t len, struct proc_status *ret)
         /* Without these the caller could not decide access: refuse rather than guess. */
         if ((seen & (SEEN_PID | SEEN_UID | SEEN_GID)) != (SEEN_PID | SEEN_UID | SEEN_GID))
                 return -EBADMSG;
+        if (st.nspid == 0)
+                st.nspid = st.pid;
         *ret = st;
         return 0;
 }
@@ -282,6 +321,20 @@ int proc_task_status_read(pid_t pid, pid_t tid, struct proc_status *ret)
 int proc_status_read(pid_t pid, struct proc_status *ret)
 {
         return proc_task_status_read(pid, 0, ret);
+}
+
+int proc_status_read_at(int dirfd, struct proc_status *ret)
+{
+        char *buf = NULL;
+        size_t len;
+        int r;
+
+        r = proc_read_file_at(dirfd, "status", PROC_READ_MAX, &buf, &len);
+        if (r < 0)
+                return r;
+        r = proc_status_parse(buf, len, ret);
+        free(buf);
+        return r;
 }
 
 /* Skips to the start of the next space-separated field; false at the end of the line. */

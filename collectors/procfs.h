@@ -12,6 +12,8 @@ struct proc_status {
         char state;
         pid_t pid, ppid;
         pid_t tgid; /* the process a thread belongs to (pid itself for a process) */
+        pid_t nspid;  /* the PID in its own (innermost) namespace: NSpid's last field,
+                       * or pid where the kernel shows no NSpid */
         pid_t tracer; /* TracerPid: 0 when nobody ptraces it */
         uid_t uid[4]; /* real, effective, saved, filesystem */
         gid_t gid[4];
@@ -38,6 +40,12 @@ struct proc_stat {
 /* Reads a whole /proc file of at most max bytes (-EFBIG beyond) into a malloc'd,
  * NUL-terminated buffer.  -ENOENT once the process is gone. */
 int proc_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len);
+/* The same for NAME inside the /proc/PID directory dirfd: a PID reused since that
+ * directory was opened is never read (-ENOENT). */
+int proc_read_file_at(int dirfd, const char *name, size_t max, char **ret_buf,
+                      size_t *ret_len);
+/* /proc/PID/status through such a directory. */
+int proc_status_read_at(int dirfd, struct proc_status *ret);
 
 int proc_stat_read(pid_t pid, struct proc_stat *ret);
 int proc_stat_parse(const char *text, size_t len, struct proc_stat *ret);

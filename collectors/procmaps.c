@@ -79,6 +79,7 @@ int maps_parse_line(const char *line, size_t len, struct maps_entry *ret) {
         e.readable = c.p[0] == 'r';
         e.writable = c.p[1] == 'w';
         e.executable = c.p[2] == 'x';
+        e.shared = c.p[3] == 's';
         c.p += 4;
         if (!skip_spaces(&c) || !parse_hex(&c, &e.offset) || !skip_spaces(&c) ||
             !parse_hex(&c, &major) || !expect(&c, ':') || !parse_hex(&c, &minor) ||
@@ -109,13 +110,8 @@ static int deliver(const char *line, size_t len, maps_callback cb, void *userdat
         return cb(&e, userdata);
 }
 
-int maps_read(pid_t pid, maps_callback cb, void *userdata) {
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/maps", (int) pid);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return errno == ENOENT || errno == ESRCH ? -ENOENT : -errno;
-
+/* Calls cb for each line of fd, which it closes. */
+static int read_lines(int fd, maps_callback cb, void *userdata) {
         /* Whole lines are parsed in place; the buffer has room for one maximal line and
          * a read's worth behind it.  An overlong line is dropped up to its newline. */
         static const size_t bufsize = MAPS_LINE_MAX + 4096;
@@ -164,4 +160,20 @@ int maps_read(pid_t pid, maps_callback cb, void *userdata) {
 out:
         close(fd);
         return r;
+}
+
+int maps_read(pid_t pid, maps_callback cb, void *userdata) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/maps", (int) pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT || errno == ESRCH ? -ENOENT : -errno;
+        return read_lines(fd, cb, userdata);
+}
+
+int maps_read_at(int dirfd, maps_callback cb, void *userdata) {
+        int fd = openat(dirfd, "maps", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT || errno == ESRCH ? -ENOENT : -errno;
+        return read_lines(fd, cb, userdata);
 }

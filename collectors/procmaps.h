@@ -14,6 +14,7 @@ struct maps_entry {
         uint64_t start, end, offset, inode;
         unsigned dev_major, dev_minor;
         bool readable, writable, executable;
+        bool shared; /* 's' (MAP_SHARED), not 'p' */
         const char *path; /* points into the parsed line; "" for anonymous */
         size_t path_len;
         bool deleted;     /* path ended in " (deleted)", which is not part of path_len */
@@ -27,3 +28,6 @@ typedef int (*maps_callback)(const struct maps_entry *e, void *userdata);
 /* Reads /proc/PID/maps and calls cb for every parsable line; a negative return from cb
  * stops and is returned.  -ENOENT if the process is gone. */
 int maps_read(pid_t pid, maps_callback cb, void *userdata);
+/* The same for the process whose /proc/PID directory dirfd is open: a PID reused since
+ * that open is never read (-ENOENT). */
+int maps_read_at(int dirfd, maps_callback cb, void *userdata);

@@ -38,7 +38,7 @@ bool files_shim_present(pid_t pid)
 {
         int fd;
 
-        if (heap_segment_open(pid, &fd) < 0)
+        if (heap_segment_open(pid, &fd, NULL) < 0)
                 return false;
         close(fd);
         return true;

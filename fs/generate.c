@@ -30,19 +30,36 @@ static int failed(const struct target *t, const char *file, const char *what, in
         case -ENOMEM:
                 fs_log("pid %d: %s: %s: out of memory", (int)t->pid, file, what);
                 return -ENOMEM;
+        case -EFBIG:
+                fs_log("pid %d: %s: %s: the file would pass %u MiB", (int)t->pid, file, what,
+                       RENDER_MAX_BYTES >> 20);
+                return -EFBIG;
         default:
                 fs_log("pid %d: %s: %s: %s", (int)t->pid, file, what, strerror(-r));
                 return -EIO;
         }
 }
 
+/* Mappings refused as the process's segment are worth a line: someone may be trying to
+ * pass a forged heap off as this process's. */
+static void log_refused(const struct target *t, const char *file,
+                        const struct heap_segment_refused *refused)
+{
+        if (refused->n)
+                fs_log("pid %d: %s: %u mapping(s) named like a heap segment refused, the "
+                       "first %s",
+                       (int)t->pid, file, refused->n, refused->why);
+}
+
 /* Reads the shim's segment; -ENOENT when the process does not carry the shim. */
 static int read_heap(const struct target *t, const char *file, struct heap_snapshot **ret)
 {
+        struct heap_segment_refused refused;
         const char *why = NULL;
         int fd, r;
 
-        r = heap_segment_open(t->pid, &fd);
+        r = heap_segment_open(t->pid, &fd, &refused);
+        log_refused(t, file, &refused);
         if (r < 0)
                 return r == -ENOENT ? -ENOENT : failed(t, file, "finding the heap segment", r);
         r = heap_snapshot_read(fd, ret, &why);
@@ -72,13 +89,15 @@ static int open_symbols(struct memprofd *d, const struct target *t, const char *
 int gen_memstats(struct memprofd *d, struct caller *c, const struct target *t, char **ret_buf,
                  size_t *ret_len)
 {
+        struct heap_segment_refused refused;
         struct heap_snapshot *heap = NULL;
         const char *why = NULL;
         char why_buf[256];
         int fd, r;
 
         /* memstats stays readable when the segment is not: the reason goes in the file */
-        r = heap_segment_open(t->pid, &fd);
+        r = heap_segment_open(t->pid, &fd, &refused);
+        log_refused(t, "memstats", &refused);
         if (r == 0) {
                 r = heap_snapshot_read_counts(fd, &heap, &why); /* no stacks: not shown */
                 close(fd);
@@ -92,6 +111,10 @@ int gen_memstats(struct memprofd *d, struct caller *c, const struct target *t, c
                         snprintf(why_buf, sizeof(why_buf),
                                  "the shim's segment could not be read: %s", strerror(-r));
                 }
+        } else if (r == -ENOENT && refused.n) {
+                snprintf(why_buf, sizeof(why_buf),
+                         "no heap segment of this process's own (%u refused, the first %s)",
+                         refused.n, refused.why);
         } else if (r == -ENOENT) {
                 snprintf(why_buf, sizeof(why_buf), "libmemprof.so is not loaded in this process");
         } else {
@@ -100,7 +123,7 @@ int gen_memstats(struct memprofd *d, struct caller *c, const struct target *t, c
         }
 
         /* t->st was read for this very request, so the kernel figures are fresh */
-        r = render_memstats(&t->st, heap, heap ? NULL : why_buf, ret_buf, ret_len);
+        r = render_memstats(&t->st, heap, heap ? NULL : why_buf, refused.n, ret_buf, ret_len);
         heap_snapshot_free(heap);
         return r < 0 ? failed(t, "memstats", "rendering", r) : 0;
 }

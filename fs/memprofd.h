@@ -120,9 +120,9 @@ struct snapshot {
         gid_t gid;
         size_t len;
         char *buf;
-        struct open_link open;        /* in the cache's list of open files, while opens > 0 */
-        struct snapshot *next_closed; /* in the cache's list of recently closed files */
-        int64_t closed_mono_ns;
+        struct open_link open; /* in the cache's list of open files, while opens > 0 */
+        struct snap_budget *budget; /* charged to, for len bytes */
+        uid_t charged_uid;
 };
 
 enum snap_use {
@@ -148,13 +148,31 @@ int snap_find(struct memprofd *d, const struct snap_key *key, enum snap_use use,
 /* A reference to the snapshot for key: cached if fit for use, else generated. */
 int snap_get(struct memprofd *d, const struct snap_key *key, const struct caller *c,
              const struct target *t, enum snap_use use, struct snapshot **ret);
+void snap_ref(struct snapshot *s);
 void snap_unref(struct snapshot *s);
 /* An open file now holds s (and the caller's reference): until snap_close, or until the
  * cache is freed if the kernel never releases the file. */
 void snap_open(struct memprofd *d, struct snapshot *s);
-/* The open file holding s was released: its reference is dropped after a grace period,
- * or at once if another open file still holds s. */
+/* The open file holding s was released: its reference is dropped at once, and the
+ * cache's too when no other open file holds s; the bytes are freed with the last. */
 void snap_close(struct memprofd *d, struct snapshot *s);
+
+/* budget.c: the memory snapshots hold, charged to the caller's uid (snapshot.c).  The
+ * bounds: total; per uid and all uids together, for uids other than root. */
+struct snap_budget;
+struct snap_limits {
+        size_t total, per_uid, users;
+};
+struct snap_usage {
+        struct snap_limits lim; /* per_uid: the one that applies to the uid asking */
+        size_t uid, total, users; /* held now by the uid asking, by all, by non-root */
+};
+int budget_new(struct snap_budget **ret);
+void budget_free(struct snap_budget *b);
+/* Charges bytes to uid: 0, or -ENOMEM if that would pass a bound.  *usage (may be
+ * NULL) is filled in either way, for a log line. */
+int budget_charge(struct snap_budget *b, uid_t uid, size_t bytes, struct snap_usage *usage);
+void budget_release(struct snap_budget *b, uid_t uid, size_t bytes);
 
 /* access.c: may caller c inspect target t? 0 or -EACCES. */
 int access_check(struct caller *c, const struct target *t);

@@ -234,10 +234,20 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                 snap_close(daemon_of(req), s);
 }
 
+/*
+ * The file's snapshot is alive when a READ arrives: the kernel sends RELEASE only when
+ * the last reference to the open file is dropped, a read() in progress holds one, and
+ * once a request has been handed to us the kernel waits for its answer even if the
+ * reader is killed (fs/fuse/dev.c, request_wait_answer).  But the answer itself wakes
+ * the reader, which may close at once, and another worker may handle that RELEASE while
+ * this one is still inside fuse_reply_buf (ASan's writev check reads the buffer after
+ * the call).  So the read holds a reference of its own across the reply, and whichever
+ * of the two lets go last frees the bytes.
+ */
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
-        const struct snapshot *s = (const struct snapshot *)(uintptr_t)fi->fh;
+        struct snapshot *s = (struct snapshot *)(uintptr_t)fi->fh;
 
         if (off < 0 || (size_t)off >= s->len) {
                 fuse_reply_buf(req, NULL, 0);
@@ -245,7 +255,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         }
         if (size > s->len - (size_t)off)
                 size = s->len - (size_t)off;
+        snap_ref(s);
         fuse_reply_buf(req, s->buf + off, size);
+        snap_unref(s);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -18,16 +18,6 @@
 #define CACHE_LIFE_NS 1000000000LL
 #define CACHE_MAX 256 /* beyond this, snapshots are simply not cached */
 
-/*
- * RELEASE may be handled while the worker that answered the file's last READ is still
- * inside the reply's writev (the kernel hands the data over and wakes the reader, which
- * closes at once; ASan's writev check reads the buffer after the call returns, and caught
- * it), or while a worker still answers the READ of a reader that was killed.  So a
- * released file's reference is dropped only after a grace period; a reply from memory
- * takes microseconds.
- */
-#define CLOSE_GRACE_NS 2000000000LL
-
 struct cache_entry {
         struct snap_key key;
         struct snapshot *snap;
@@ -38,7 +28,7 @@ struct snap_cache {
         size_t n;
         struct cache_entry e[CACHE_MAX];
         struct open_link open; /* snapshots open files hold */
-        struct snapshot *closed_head, *closed_tail; /* oldest first */
+        struct snap_budget *budget;
 };
 
 static int64_t now_ns(clockid_t clock)
@@ -55,6 +45,10 @@ int snap_cache_new(struct snap_cache **ret)
 
         if (!c)
                 return -ENOMEM;
+        if (budget_new(&c->budget) < 0) {
+                free(c);
+                return -ENOMEM;
+        }
         pthread_mutex_init(&c->lock, NULL);
         open_list_init(&c->open);
         *ret = c;
@@ -76,19 +70,22 @@ void snap_cache_free(struct snap_cache *c)
         }
         for (size_t i = 0; i < c->n; i++)
                 snap_unref(c->e[i].snap);
-        while (c->closed_head) {
-                struct snapshot *s = c->closed_head;
-                c->closed_head = s->next_closed;
-                snap_unref(s);
-        }
         pthread_mutex_destroy(&c->lock);
+        budget_free(c->budget);
         free(c);
+}
+
+void snap_ref(struct snapshot *s)
+{
+        atomic_fetch_add(&s->refs, 1);
 }
 
 void snap_unref(struct snapshot *s)
 {
         if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
                 return;
+        if (s->budget)
+                budget_release(s->budget, s->charged_uid, s->len);
         free(s->buf);
         free(s);
 }
@@ -133,7 +130,7 @@ static struct snapshot *cache_find(struct snap_cache *c, const struct snap_key *
                 if (key_equal(&c->e[i].key, key)) {
                         if (usable(c->e[i].snap, use, now)) {
                                 s = c->e[i].snap;
-                                atomic_fetch_add(&s->refs, 1);
+                                snap_ref(s);
                         }
                         break;
                 }
@@ -159,9 +156,56 @@ static void cache_put(struct snap_cache *c, const struct snap_key *key, struct s
                 pthread_mutex_unlock(&c->lock);
                 return;
         }
-        atomic_fetch_add(&s->refs, 1);
+        snap_ref(s);
         c->e[i].snap = s;
         pthread_mutex_unlock(&c->lock);
+}
+
+/* Drops the cached snapshots of uid that no open file holds (made for a stat, kept for
+ * an open that may follow); returns how many. */
+static size_t cache_drop_unopened(struct snap_cache *c, uid_t uid)
+{
+        struct snapshot *drop[CACHE_MAX];
+        size_t n = 0, i = 0;
+
+        pthread_mutex_lock(&c->lock);
+        while (i < c->n) {
+                if (c->e[i].key.uid == uid && atomic_load(&c->e[i].snap->opens) == 0) {
+                        drop[n++] = c->e[i].snap;
+                        c->e[i] = c->e[--c->n];
+                } else {
+                        i++;
+                }
+        }
+        pthread_mutex_unlock(&c->lock);
+        for (i = 0; i < n; i++)
+                snap_unref(drop[i]);
+        return n;
+}
+
+/* Charges a new snapshot to the caller; -ENOMEM, logged, beyond the bounds.  Snapshots
+ * only kept in case an open follows a stat (`ls -l` over many processes) make room
+ * first. */
+static int charge(struct snap_cache *c, const struct snap_key *key, const char *file,
+                  struct snapshot *s)
+{
+        struct snap_usage u;
+        int r;
+
+        r = budget_charge(c->budget, key->uid, s->len, &u);
+        if (r < 0 && cache_drop_unopened(c, key->uid) > 0)
+                r = budget_charge(c->budget, key->uid, s->len, &u);
+        if (r < 0) {
+                fs_log("uid %u: %s of pid %d: %zu bytes more would pass the bound on memory "
+                       "held for open files (this uid %zu of %zu, other users %zu of %zu, "
+                       "all %zu of %zu)",
+                       (unsigned)key->uid, file, (int)key->pid, s->len, u.uid, u.lim.per_uid,
+                       u.users, u.lim.users, u.total, u.lim.total);
+                return r;
+        }
+        s->budget = c->budget;
+        s->charged_uid = key->uid;
+        return 0;
 }
 
 static int snap_generate(struct memprofd *d, const struct snap_key *key,
@@ -170,6 +214,7 @@ static int snap_generate(struct memprofd *d, const struct snap_key *key,
 {
         const struct fs_file *f = files_get(key->file);
         struct snapshot *s;
+        char *fit;
         int r;
 
         if (!f)
@@ -179,6 +224,16 @@ static int snap_generate(struct memprofd *d, const struct snap_key *key,
                 return -ENOMEM;
         r = job_generate(d, f, c, t, &s->buf, &s->len);
         if (r < 0) {
+                free(s);
+                return r;
+        }
+        /* held for as long as a file is open: no slack from the buffer's growth */
+        fit = s->len ? realloc(s->buf, s->len) : NULL;
+        if (fit)
+                s->buf = fit;
+        r = charge(d->cache, key, f->name, s);
+        if (r < 0) {
+                free(s->buf);
                 free(s);
                 return r;
         }
@@ -236,42 +291,35 @@ void snap_open(struct memprofd *d, struct snapshot *s)
         pthread_mutex_unlock(&c->lock);
 }
 
+/* The cache's entry holding s, if any, unlinked; NULL if none.  With the lock held. */
+static struct snapshot *cache_take(struct snap_cache *c, const struct snapshot *s)
+{
+        for (size_t i = 0; i < c->n; i++) {
+                if (c->e[i].snap == s) {
+                        struct snapshot *taken = c->e[i].snap;
+
+                        c->e[i] = c->e[--c->n];
+                        return taken;
+                }
+        }
+        return NULL;
+}
+
 void snap_close(struct memprofd *d, struct snapshot *s)
 {
         struct snap_cache *c = d->cache;
-        int64_t now = now_ns(CLOCK_MONOTONIC);
-        struct snapshot *expired = NULL;
+        struct snapshot *cached = NULL;
 
         pthread_mutex_lock(&c->lock);
-        if (atomic_fetch_sub(&s->opens, 1) != 1) {
-                /* another open file holds s, and its reference keeps the bytes alive for
-                 * any read of this one still in flight: s joins the closed list (once)
-                 * when the last file holding it is released */
-                pthread_mutex_unlock(&c->lock);
-                snap_unref(s);
-                return;
-        }
-        open_list_del(&s->open);
-        s->next_closed = NULL;
-        s->closed_mono_ns = now;
-        if (c->closed_tail)
-                c->closed_tail->next_closed = s;
-        else
-                c->closed_head = s;
-        c->closed_tail = s;
-        /* unlink the ones past their grace period; free them outside the lock */
-        while (c->closed_head && now - c->closed_head->closed_mono_ns > CLOSE_GRACE_NS) {
-                struct snapshot *old = c->closed_head;
-                c->closed_head = old->next_closed;
-                if (!c->closed_head)
-                        c->closed_tail = NULL;
-                old->next_closed = expired;
-                expired = old;
+        if (atomic_fetch_sub(&s->opens, 1) == 1) {
+                open_list_del(&s->open);
+                /* opened once, so no open wants it again, and no file holds it for stat
+                 * any more: the cache lets go at once rather than at its next prune */
+                cached = cache_take(c, s);
         }
         pthread_mutex_unlock(&c->lock);
-        while (expired) {
-                struct snapshot *next = expired->next_closed;
-                snap_unref(expired);
-                expired = next;
-        }
+        /* freed here if this was the last holder: a read still being answered holds a
+         * reference of its own (op_read) */
+        snap_unref(cached);
+        snap_unref(s);
 }

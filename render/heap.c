@@ -54,6 +54,9 @@ static int add_header(struct profile *p, const struct heap_snapshot *h, bool all
         return profile_add_comment(p, comment);
 }
 
+/* Bytes a sample or a text entry holds besides its frames, near enough for a bound. */
+#define SAMPLE_OVERHEAD 96
+
 int render_heap_pprof(const struct heap_snapshot *heap, struct sym_process *sp, bool allocs,
                       uint8_t **ret_buf, size_t *ret_len)
 {
@@ -72,7 +75,7 @@ int render_heap_pprof(const struct heap_snapshot *heap, struct sym_process *sp, 
         if (r < 0)
                 goto out;
 
-        for (size_t i = 0; i < heap->nsites; i++) {
+        for (size_t i = 0, held = 0; i < heap->nsites; i++) {
                 const struct heap_site *s = &heap->sites[i];
                 const struct heap_stack *st = &heap->stacks[s->stack];
                 struct heap_values v = heap_site_values(heap, s);
@@ -84,6 +87,12 @@ int render_heap_pprof(const struct heap_snapshot *heap, struct sym_process *sp, 
                 r = stack_encoder_locations(se, st->pcs, st->depth, true, ids, MP_MAX_DEPTH, &n);
                 if (r < 0)
                         goto out;
+                /* what the profile keeps per sample: its location ids, values, label */
+                held += n * sizeof(uint64_t) + SAMPLE_OVERHEAD;
+                if (held > RENDER_MAX_BYTES) {
+                        r = -EFBIG;
+                        goto out;
+                }
                 r = profile_add_sample(p, ids, n, values, 4, &label, 1);
                 if (r < 0)
                         goto out;
@@ -192,12 +201,19 @@ int render_heap_text(const struct heap_snapshot *heap, struct sym_process *sp, c
         e = calloc(heap->nsites ? heap->nsites : 1, sizeof(*e));
         if (!e)
                 return -ENOMEM;
-        for (; n < heap->nsites; n++) {
+        for (size_t held = 0; n < heap->nsites; n++) {
                 const struct heap_site *s = &heap->sites[n];
 
                 r = format_stack(sp, &heap->stacks[s->stack], &e[n].stack);
                 if (r < 0)
                         goto out;
+                /* the entries' text is the file's, before equal stacks fold */
+                held += strlen(e[n].stack) + SAMPLE_OVERHEAD;
+                if (held > RENDER_MAX_BYTES) {
+                        r = -EFBIG;
+                        n++;
+                        goto out;
+                }
                 e[n].v = heap_site_values(heap, s);
                 heap_values_add(&total, &e[n].v);
         }

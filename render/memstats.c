@@ -49,7 +49,7 @@ static void kernel_section(struct text *t, const struct proc_status *st)
         line(t, "Threads", st->threads);
 }
 
-static void shim_section(struct text *t, const struct heap_snapshot *h)
+static void shim_section(struct text *t, const struct heap_snapshot *h, unsigned ignored)
 {
         fputs("# shim (libmemprof.so)\n", t->f);
         if (h->rate == 0)
@@ -72,6 +72,8 @@ static void shim_section(struct text *t, const struct heap_snapshot *h)
         line(t, "SampledSince", h->start_time_ns > 0 ? (uint64_t)h->start_time_ns / 1000000000u
                                                       : 0);
         line(t, "ShimThreads", h->threads);
+        /* other mappings that looked like a segment but failed the trust checks */
+        line(t, "IgnoredSegments", ignored);
 }
 
 static void allocator_section(struct text *t, const struct heap_snapshot *h)
@@ -107,7 +109,8 @@ static void off_section(struct text *t, const char *why_off)
 }
 
 int render_memstats(const struct proc_status *st, const struct heap_snapshot *heap,
-                    const char *why_off, char **ret_buf, size_t *ret_len)
+                    const char *why_off, unsigned ignored_segments, char **ret_buf,
+                    size_t *ret_len)
 {
         struct text t = {0};
 
@@ -119,7 +122,7 @@ int render_memstats(const struct proc_status *st, const struct heap_snapshot *he
 
         kernel_section(&t, st);
         if (heap) {
-                shim_section(&t, heap);
+                shim_section(&t, heap, ignored_segments);
                 allocator_section(&t, heap);
         } else {
                 off_section(&t, why_off);

@@ -10,11 +10,19 @@ struct thread_snapshot;
 struct proc_status;
 struct sym_process;
 
-/* Output buffers are malloc'd; the caller frees them. */
+/* Output buffers are malloc'd; the caller frees them.
+ *
+ * No file grows past RENDER_MAX_BYTES, nor the working memory of the heap renderers
+ * with it: -EFBIG instead.  A segment within its own limits (a forged one, say) could
+ * otherwise ask for gigabytes of heap.txt; a real program's stays below (300 MB when
+ * the shim's tables are full, 64-frame stacks). */
+#define RENDER_MAX_BYTES (512u << 20)
 
-/* memstats: kernel figures, shim counters (heap may be NULL: no shim, why_off says why). */
+/* memstats: kernel figures, shim counters (heap may be NULL: no shim, why_off says why);
+ * ignored_segments: mappings refused as the process's segment. */
 int render_memstats(const struct proc_status *st, const struct heap_snapshot *heap,
-                    const char *why_off, char **ret_buf, size_t *ret_len);
+                    const char *why_off, unsigned ignored_segments, char **ret_buf,
+                    size_t *ret_len);
 
 /* heap (allocs = false) and allocs (allocs = true): gzip'd pprof. */
 int render_heap_pprof(const struct heap_snapshot *heap, struct sym_process *sp, bool allocs,

@@ -7,11 +7,15 @@
  * Life cycle.  The shim creates /dev/shm/memprof.<pid>.<random> with O_EXCL and mode
  * 0600, reserves its whole size with posix_fallocate (so a full /dev/shm fails at start
  * instead of raising SIGBUS later), maps it MAP_SHARED and unlinks the name at once.
- * The daemon never looks the name up: it scans /proc/PID/maps for a mapping whose path
- * starts with MP_SEG_PATH_PREFIX (with or without " (deleted)") and opens it through
- * /proc/PID/map_files/START-END.  So a segment is attributed to PID only if PID maps it,
- * nothing is left in /dev/shm when a process dies, and a restarted daemon finds
- * everything again: all state needed for heap and allocs lives in the segment.
+ * The daemon never looks the name up: it scans /proc/PID/maps for a shared writable
+ * mapping of a file whose name starts with "memprof." (in whatever directory: a chroot
+ * shows it elsewhere) and opens it through /proc/PID/map_files/START-END.  It takes it
+ * for PID's segment only if the file is on a tmpfs, writable by its owner alone, owned
+ * by PID's effective uid or root, and `pid` below is PID as PID itself sees it (the
+ * daemon compares it with NSpid's last field); collectors/heap_segment_find.c says why.
+ * So a segment is attributed to PID only if PID maps it, nothing is left in /dev/shm
+ * when a process dies, and a restarted daemon finds everything again: all state needed
+ * for heap and allocs lives in the segment.
  *
  * Concurrency.  Tables are append-only.  The shim fills an entry completely, then
  * publishes it by storing the new count with release semantics (nstacks, nframes,

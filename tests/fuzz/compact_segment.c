@@ -18,7 +18,7 @@ int main(int argc, char **argv)
         if (argc != 3)
                 return 2;
         int fd;
-        if (heap_segment_open(atoi(argv[1]), &fd) < 0)
+        if (heap_segment_open(atoi(argv[1]), &fd, NULL) < 0)
                 return 1;
         off_t size = lseek(fd, 0, SEEK_END);
         uint8_t *in = malloc((size_t)size);

@@ -43,6 +43,7 @@ static const char typical[] =
         "Ngid:\t0\n"
         "Pid:\t4242\n"
         "PPid:\t1\n"
+        "NSpid:\t4242\t17 1\n"
         "TracerPid:\t777\n"
         "Uid:\t1000\t1001\t1002\t1003\n"
         "Gid:\t2000\t2001\t2002\t2003\n"
@@ -70,6 +71,7 @@ static void test_typical(void)
         CHECK(strcmp(st.name, "my prog (x)") == 0);
         CHECK(st.state == 'S');
         CHECK(st.pid == 4242 && st.ppid == 1 && st.tracer == 777);
+        CHECK(st.nspid == 1); /* the innermost namespace's, whatever the separators */
         CHECK(st.uid[0] == 1000 && st.uid[1] == 1001 && st.uid[2] == 1002 && st.uid[3] == 1003);
         CHECK(st.gid[0] == 2000 && st.gid[1] == 2001 && st.gid[2] == 2002 && st.gid[3] == 2003);
         CHECK(st.cap_eff == 0x1ffffffffffULL);
@@ -99,6 +101,7 @@ static void test_kernel_thread(void)
                      "Gid:\t0\t0\t0\t0\nThreads:\t1\n",
                      &st) == 0);
         CHECK(!st.has_mm);
+        CHECK(st.nspid == 77); /* no NSpid line: the PID itself */
         CHECK(st.vm_rss == 0 && st.vm_size == 0);
         CHECK(strlen(st.name) == sizeof(st.name) - 1);
         CHECK(strncmp(st.name, "kworker/u4:1-events_unbound", 27) == 0);
@@ -135,6 +138,8 @@ static void test_bad_status(void)
         CHECK(status("Pid:\t1\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nCapEff:\tzz\n", &st) ==
               -EBADMSG);
         CHECK(status("Pid:\t1\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nVmRSS:\t kB\n", &st) ==
+              -EBADMSG);
+        CHECK(status("Pid:\t1\nNSpid:\t1\tx\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n", &st) ==
               -EBADMSG);
         /* lines without a colon and unknown keys are ignored */
         CHECK(status("garbage\n\n::\nPid:\t5\nUid:\t1\t1\t1\t1\nGid:\t2\t2\t2\t2\nFoo: bar\n",

@@ -117,7 +117,7 @@ static void finish(struct child *c)
 static struct heap_snapshot *snap(pid_t pid)
 {
         int fd;
-        int r = heap_segment_open(pid, &fd);
+        int r = heap_segment_open(pid, &fd, NULL);
         if (r < 0)
                 fail("heap_segment_open(%d): %s", (int)pid, strerror(-r));
         struct heap_snapshot *s;
@@ -335,7 +335,7 @@ static void run_fork(void)
         struct heap_snapshot *b = snap(c.pid), *gs = snap(g);
         int f1, f2;
         struct stat s1, s2;
-        if (heap_segment_open(c.pid, &f1) < 0 || heap_segment_open(g, &f2) < 0 ||
+        if (heap_segment_open(c.pid, &f1, NULL) < 0 || heap_segment_open(g, &f2, NULL) < 0 ||
             fstat(f1, &s1) < 0 || fstat(f2, &s2) < 0)
                 fail("opening both segments");
         close(f1);
