@@ -102,7 +102,7 @@ int gen_threads_txt(struct memprofd *d, struct caller *c, const struct target *t
  * JOB_TIMEOUT_S: no target, however it stalls /proc or ptrace, holds a FUSE worker.
  * Jobs still running after their timeout count against their caller's uid; beyond a
  * few (or JOBS_LIMIT jobs daemon-wide), new requests fail with EAGAIN at once. */
-#define JOB_TIMEOUT_S 10
+#define JOB_TIMEOUT_S 30
 #define JOBS_LIMIT 256 /* generations at once, daemon-wide */
 int job_generate(struct memprofd *d, const struct fs_file *f, const struct caller *c,
                  const struct target *t, char **ret_buf, size_t *ret_len);
