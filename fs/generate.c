@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "goruntime.h"
 #include "heap_segment.h"
 #include "memprofd.h"
 #include "render.h"
@@ -97,8 +98,36 @@ int gen_memstats(struct memprofd *d, const struct target *t, char **ret_buf, siz
                          strerror(-r));
         }
 
+        /* a Go process gets its runtime's figures too; not being Go is no failure */
+        struct go_target *gt = NULL;
+        struct go_memstats gms;
+        struct go_section go = {0};
+
+        r = go_target_open(t->pid, &gt);
+        if (r == 0) {
+                go.version = gt->version;
+                go.why = go_target_unusable(gt);
+                if (!go.why) {
+                        r = go_read_memstats(gt, &gms, &go.why);
+                        if (r == 0) {
+                                go.stats = &gms;
+                        } else if (r != -EBADMSG) {
+                                fs_log("pid %d: memstats: reading the Go runtime: %s",
+                                       (int)t->pid, strerror(-r));
+                                go.why = "the Go runtime's memory could not be read";
+                        } else {
+                                fs_log("pid %d: memstats: %s", (int)t->pid, go.why);
+                        }
+                }
+        } else if (r != -ENOEXEC && r != -ENOENT) {
+                fs_log("pid %d: memstats: looking at the executable: %s", (int)t->pid,
+                       strerror(-r));
+        }
+
         /* t->st was read for this very request, so the kernel figures are fresh */
-        r = render_memstats(&t->st, heap, heap ? NULL : why_buf, ret_buf, ret_len);
+        r = render_memstats(&t->st, heap, heap ? NULL : why_buf, gt ? &go : NULL, ret_buf,
+                            ret_len);
+        go_target_free(gt);
         heap_snapshot_free(heap);
         return r < 0 ? failed(t, "memstats", "rendering", r) : 0;
 }

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct heap_snapshot;
 struct thread_snapshot;
@@ -12,9 +13,22 @@ struct sym_process;
 
 /* Output buffers are malloc'd; the caller frees them. */
 
-/* memstats: kernel figures, shim counters (heap may be NULL: no shim, why_off says why). */
+struct go_memstats;
+
+/* A Go process's runtime figures for memstats: stats NULL means why says what stopped
+ * them (a stripped binary, say). */
+struct go_section {
+        const char *version;
+        const struct go_memstats *stats;
+        const char *why;
+};
+
+/* memstats: kernel figures, shim counters (heap may be NULL: no shim, why_off says why),
+ * and the Go runtime's (go NULL: not a Go process). */
 int render_memstats(const struct proc_status *st, const struct heap_snapshot *heap,
-                    const char *why_off, char **ret_buf, size_t *ret_len);
+                    const char *why_off, const struct go_section *go, char **ret_buf,
+                    size_t *ret_len);
+void render_go_section(FILE *f, const struct go_section *go);
 
 /* heap (allocs = false) and allocs (allocs = true): gzip'd pprof. */
 int render_heap_pprof(const struct heap_snapshot *heap, struct sym_process *sp, bool allocs,
