@@ -134,25 +134,69 @@ int gen_memstats(struct memprofd *d, const struct target *t, char **ret_buf, siz
 
 enum heap_kind { HEAP_INUSE, HEAP_ALLOCS, HEAP_TEXT };
 
+/* A Go program's heap from its runtime's profiling buckets; -ENOENT if not Go.  *origin
+ * (GO_ORIGIN_MAX bytes) says where the samples come from. */
+#define GO_ORIGIN_MAX 256
+static int read_go_heap(const struct target *t, const char *file, struct heap_snapshot **ret,
+                        char *origin)
+{
+        struct go_target *gt;
+        const char *why = NULL;
+        uint64_t rate;
+        int r;
+
+        r = go_target_open(t->pid, &gt);
+        if (r == -ENOEXEC)
+                return -ENOENT;
+        if (r < 0)
+                return r == -ENOENT ? r : failed(t, file, "looking at the executable", r);
+        r = go_read_heap(gt, ret, &rate, &why);
+        if (r == 0 && rate == 0)
+                snprintf(origin, GO_ORIGIN_MAX,
+                         "Go heap profiling is off (MemProfileRate 0: the program does not "
+                         "use runtime/pprof); memprof attach %d turns it on", (int)t->pid);
+        else if (r == 0)
+                snprintf(origin, GO_ORIGIN_MAX,
+                         "Go runtime (%s) heap profile as of the last completed GC, "
+                         "MemProfileRate %llu bytes, sampled since the rate was set",
+                         gt->version[0] ? gt->version : "unknown version",
+                         (unsigned long long)rate);
+        go_target_free(gt);
+        if (r == -EBADMSG) {
+                fs_log("pid %d: %s: %s", (int)t->pid, file, why ? why : "?");
+                return -EIO;
+        }
+        return r < 0 ? failed(t, file, "reading the Go runtime's heap profile", r) : 0;
+}
+
 static int gen_heap_file(struct memprofd *d, const struct target *t, const char *file,
                          enum heap_kind kind, char **ret_buf, size_t *ret_len)
 {
         struct heap_snapshot *heap = NULL;
         struct sym_process *sp = NULL;
+        char go_origin[GO_ORIGIN_MAX];
+        const char *origin = NULL;
         int r;
 
         r = read_heap(t, file, &heap);
+        if (r == -ENOENT) {
+                r = read_go_heap(t, file, &heap, go_origin);
+                origin = go_origin;
+        }
         if (r < 0)
                 return r;
         r = open_symbols(d, t, file, &sp);
         if (r < 0)
                 goto out;
+        if (origin)
+                render_go_heap_fold(heap, sp);
         if (kind == HEAP_TEXT) {
-                r = render_heap_text(heap, sp, ret_buf, ret_len);
+                r = render_heap_text_from(heap, sp, origin, ret_buf, ret_len);
         } else {
                 uint8_t *buf;
 
-                r = render_heap_pprof(heap, sp, kind == HEAP_ALLOCS, &buf, ret_len);
+                r = render_heap_pprof_from(heap, sp, kind == HEAP_ALLOCS, origin, &buf,
+                                           ret_len);
                 if (r == 0)
                         *ret_buf = (char *)buf;
         }

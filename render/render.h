@@ -35,6 +35,17 @@ int render_heap_pprof(const struct heap_snapshot *heap, struct sym_process *sp, 
                       uint8_t **ret_buf, size_t *ret_len);
 int render_heap_text(const struct heap_snapshot *heap, struct sym_process *sp, char **ret_buf,
                      size_t *ret_len);
+/* The same with the header's account of where the samples come from given by the
+ * caller (origin NULL: the shim's rate and start). */
+int render_heap_pprof_from(const struct heap_snapshot *heap, struct sym_process *sp,
+                           bool allocs, const char *origin, uint8_t **ret_buf,
+                           size_t *ret_len);
+int render_heap_text_from(const struct heap_snapshot *heap, struct sym_process *sp,
+                          const char *origin, char **ret_buf, size_t *ret_len);
+
+/* A Go heap read from the runtime: its logical pcs folded into one per machine frame and
+ * the leading runtime frames dropped, as runtime/pprof shows them. */
+void render_go_heap_fold(struct heap_snapshot *heap, struct sym_process *sp);
 
 int render_threads_pprof(const struct thread_snapshot *ts, struct sym_process *sp,
                          uint8_t **ret_buf, size_t *ret_len);

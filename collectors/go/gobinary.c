@@ -18,7 +18,7 @@
 #include "gobinary.h"
 #include "procmaps.h"
 
-#define CACHE_SLOTS 16
+#define CACHE_SLOTS 64 /* binaries, Go or not: a listing asks about each process */
 #define BUILDINFO_MAGIC "\xff Go buildinf:"
 #define BUILDINFO_HEADER 32
 #define BUILDID_MAX 64
@@ -26,6 +26,8 @@
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct go_binary *cache[CACHE_SLOTS];
 static uint64_t cache_tick;
+
+static struct go_binary *cache_insert(struct go_binary *b);
 
 static bool same_file(const struct go_binary *b, const struct stat *st)
 {
@@ -208,11 +210,12 @@ static bool first_load(Elf *elf, uint64_t *ret_vaddr)
         return false;
 }
 
-/* Reads what the collector needs of the executable at fd; -ENOEXEC if not Go. */
+/* Reads what the collector needs of the executable at fd (only is_go if it is not Go). */
 static int binary_load(int fd, const struct stat *st, struct go_binary **ret)
 {
         struct go_binary *b;
         GElf_Ehdr eh;
+        GElf_Shdr sh;
         Elf *elf;
         bool is_go;
 
@@ -225,25 +228,29 @@ static int binary_load(int fd, const struct stat *st, struct go_binary **ret)
                 elf_end(elf);
                 return -ENOMEM;
         }
+        /* the symbol table is searched only where Go's own sections say it is worth it:
+         * a large C++ binary's is not read for every directory listing */
         is_go = gelf_getehdr(elf, &eh) && eh.e_machine == EM_X86_64 &&
                 (version_from_buildinfo(elf, b->version, sizeof(b->version)) ||
-                 has_symbol(elf, "runtime.buildVersion"));
-        if (!is_go) {
-                elf_end(elf);
-                free(b);
-                return -ENOEXEC;
-        }
+                 ((section(elf, ".gopclntab", &sh) || section(elf, ".note.go.buildid", &sh)) &&
+                  has_symbol(elf, "runtime.buildVersion")));
         b->dev = st->st_dev;
         b->ino = st->st_ino;
         b->size = st->st_size;
         b->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+        b->refs = 1;
+        b->is_go = is_go;
+        if (!is_go) { /* cached too, so that a listing asks once per binary */
+                elf_end(elf);
+                *ret = b;
+                return 0;
+        }
         b->is_dyn = eh.e_type == ET_DYN;
         if (!first_load(elf, &b->load_vaddr))
                 b->why = "the executable has no loadable segment";
         else
                 load_layout(b, elf);
         elf_end(elf);
-        b->refs = 1;
         *ret = b;
         return 0;
 }
@@ -265,7 +272,7 @@ void go_binary_unref(const struct go_binary *cb)
 int go_binary_get(int fd, const struct stat *st, const struct go_binary **ret)
 {
         struct go_binary *b = NULL;
-        int r, victim = 0;
+        int r;
 
         pthread_mutex_lock(&cache_lock);
         for (int i = 0; i < CACHE_SLOTS; i++) {
@@ -277,31 +284,35 @@ int go_binary_get(int fd, const struct stat *st, const struct go_binary **ret)
                 }
         }
         pthread_mutex_unlock(&cache_lock);
-        if (b) {
-                *ret = b;
-                return 0;
+        if (!b) {
+                r = binary_load(fd, st, &b);
+                if (r < 0)
+                        return r;
+                b = cache_insert(b);
         }
+        if (!b->is_go) {
+                go_binary_unref(b);
+                return -ENOEXEC;
+        }
+        *ret = b;
+        return 0;
+}
 
-        r = binary_load(fd, st, &b);
-        if (r < 0)
-                return r;
+/* Adds b, evicting the least recently used; returns it with the caller's reference. */
+static struct go_binary *cache_insert(struct go_binary *b)
+{
+        int victim = 0;
 
         pthread_mutex_lock(&cache_lock);
-        for (int i = 0; i < CACHE_SLOTS; i++) {
-                if (!cache[i]) {
+        for (int i = 1; i < CACHE_SLOTS && cache[victim]; i++)
+                if (!cache[i] || cache[i]->used < cache[victim]->used)
                         victim = i;
-                        break;
-                }
-                if (cache[i]->used < cache[victim]->used)
-                        victim = i;
-        }
         binary_unref_locked(cache[victim]);
         cache[victim] = b;
         b->refs++; /* the cache's and the caller's */
         b->used = ++cache_tick;
         pthread_mutex_unlock(&cache_lock);
-        *ret = b;
-        return 0;
+        return b;
 }
 
 unsigned go_binary_cache_size(void)

@@ -15,6 +15,7 @@ struct go_binary {
         off_t size;
         int64_t mtime_ns;
 
+        bool is_go;         /* false: cached only to say so quickly */
         char version[48];   /* from .go.buildinfo; "" if it is not inline there */
         bool is_dyn;        /* PIE: addresses move by the load bias */
         uint64_t load_vaddr; /* link-time address of file offset 0 */

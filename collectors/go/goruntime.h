@@ -43,6 +43,12 @@ struct go_memstats {
  * lacking a member; -EFAULT (and other -errno) when memory cannot be read. */
 int go_read_memstats(struct go_target *t, struct go_memstats *ret, const char **ret_why);
 
+/* The heap profile as /debug/pprof/heap has it (as of the last completed GC), as a
+ * heap_snapshot with the raw stacks (Go's logical pcs: one frame each, innermost first,
+ * every one a return address).  *ret_rate is MemProfileRate now (0: profiling off). */
+int go_read_heap(struct go_target *t, struct heap_snapshot **ret, uint64_t *ret_rate,
+                 const char **ret_why);
+
 /* Writes MemProfileRate (memprof attach).  -ENOTSUP: the layout lacks it. */
 int go_write_mem_profile_rate(struct go_target *t, uint64_t rate);
 
