@@ -49,8 +49,11 @@ int go_read_memstats(struct go_target *t, struct go_memstats *ret, const char **
 int go_read_heap(struct go_target *t, struct heap_snapshot **ret, uint64_t *ret_rate,
                  const char **ret_why);
 
-/* Writes MemProfileRate (memprof attach).  -ENOTSUP: the layout lacks it. */
-int go_write_mem_profile_rate(struct go_target *t, uint64_t rate);
+/* Writes runtime.MemProfileRate (memprof attach); *ret_old is the value it replaced.
+ * -ENOTSUP: the layout lacks it or the profiling buckets; -EPERM: the caller may not
+ * ptrace the target (the kernel's check); -EINVAL: rate 0 or above the maximum. */
+#define GO_MEM_PROFILE_RATE_MAX (1ull << 30)
+int go_write_mem_profile_rate(struct go_target *t, uint64_t rate, uint64_t *ret_old);
 
 /* For tests and the fuzzer: how many binaries the layout cache holds. */
 unsigned go_binary_cache_size(void);
