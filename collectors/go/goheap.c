@@ -125,7 +125,8 @@ static int walk(struct go_target *t, const struct go_layout *l, struct builder *
         const struct go_bucket_layout *bl = &l->bucket;
         size_t buf_len = bl->size + STACK_MAX * 8 + bl->record_size;
         uint8_t *buf;
-        uint64_t addr;
+        uint64_t addr, mark = 0; /* Brent's cycle check: a forged loop ends early */
+        size_t steps = 0, power = 1;
         int r;
 
         r = go_mem_read_uint(&t->mem, t->bias + l->mbuckets.addr + l->mbuckets_v.off,
@@ -154,6 +155,15 @@ static int walk(struct go_target *t, const struct go_layout *l, struct builder *
                 if (r < 0)
                         goto out;
                 out->n++;
+                if (addr != 0 && addr == mark) {
+                        r = -EBADMSG;
+                        goto out;
+                }
+                if (++steps == power) {
+                        mark = addr;
+                        power *= 2;
+                        steps = 0;
+                }
         }
         r = 0;
 out:
