@@ -229,7 +229,9 @@ int render_heap_text_from(const struct heap_snapshot *heap, struct sym_process *
         fprintf(f, "# memprof heap profile: live and allocated bytes by call stack\n");
         if (origin)
                 fprintf(f, "# %s; %s\n", origin,
-                        heap->rate > 1 ? "values are unbiased estimates" : "values are exact");
+                        heap->rate > 1    ? "values are unbiased estimates"
+                        : heap->rate == 1 ? "values are exact"
+                                          : "nothing is sampled");
         else
                 fprintf(f, "# sampling rate %" PRIu64 " bytes, sampled since %s; %s\n",
                         heap->rate, since,

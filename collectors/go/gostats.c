@@ -74,7 +74,7 @@ static int read_field(struct go_target *t, const struct go_var *v, struct go_fie
 /* The heapStatsDelta generations summed (consistentHeapStats.unsafeRead), the way
  * readmemstats_m turns them into totals. */
 struct cons {
-        int64_t in_stacks, in_work_bufs, in_ptr_scalar_bits;
+        uint64_t in_stacks, in_work_bufs, in_ptr_scalar_bits; /* int64 sums, wrapped */
         uint64_t total_alloc, total_free, nmalloc, nfree;
 };
 
@@ -91,9 +91,9 @@ static int sum_deltas(const struct go_layout *l, struct blob *ms, const uint16_t
                 uint64_t base = l->heap_stats.off + g * l->heap_stats.stride;
                 uint64_t tiny = at(ms, base, d->tiny_alloc_count);
 
-                c.in_stacks += (int64_t)at(ms, base, d->in_stacks);
-                c.in_work_bufs += (int64_t)at(ms, base, d->in_work_bufs);
-                c.in_ptr_scalar_bits += (int64_t)at(ms, base, d->in_ptr_scalar_bits);
+                c.in_stacks += at(ms, base, d->in_stacks);
+                c.in_work_bufs += at(ms, base, d->in_work_bufs);
+                c.in_ptr_scalar_bits += at(ms, base, d->in_ptr_scalar_bits);
                 c.total_alloc += at(ms, base, d->large_alloc);
                 c.nmalloc += at(ms, base, d->large_alloc_count) + tiny;
                 c.total_free += at(ms, base, d->large_free);
@@ -234,7 +234,8 @@ static int read_once(struct go_target *t, const uint16_t *sizes, uint64_t nsizes
         }
         /* a copy taken while the runtime moved counters between generations */
         *ret_consistent = c.total_free <= c.total_alloc && c.nfree <= c.nmalloc &&
-                          c.in_stacks >= 0 && c.in_work_bufs >= 0 && c.in_ptr_scalar_bits >= 0;
+                          (int64_t)c.in_stacks >= 0 && (int64_t)c.in_work_bufs >= 0 &&
+                          (int64_t)c.in_ptr_scalar_bits >= 0;
 out:
         free(ms.buf);
         free(gc.buf);

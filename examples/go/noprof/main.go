@@ -1,7 +1,7 @@
 // noprof never imports runtime/pprof, so Go's linker turns its heap profiling off
-// (MemProfileRate 0).  It prints "ready", then on each "leak" line on stdin keeps
-// 32 MiB more in leakAfterAttach (1 KiB objects), runs runtime.GC() and prints
-// "leaked"; it exits when stdin closes.
+// (MemProfileRate 0).  It prints "ready", then on a "leak" line on stdin keeps 32 MiB
+// in leakAfterAttach (1 KiB objects), runs runtime.GC() and prints "leaked"; it exits
+// when stdin closes.
 package main
 
 import (
@@ -23,6 +23,8 @@ func leakAfterAttach(total, size int) {
 }
 
 func main() {
+	// room for every object up front, so leakAfterAttach holds exactly its objects
+	kept = make([][]byte, 0, 1<<16)
 	fmt.Println("ready")
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
