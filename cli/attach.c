@@ -28,17 +28,21 @@ static int explain_open(pid_t pid, int r)
 {
         switch (r) {
         case -ENOEXEC:
-                fprintf(stderr, "memprof attach: process %d is not a Go program; attach turns "
-                                "on Go's own heap profiling (a C or C++ program is profiled from "
-                                "its start with memprof run -- CMD)\n", (int)pid);
+                fprintf(stderr,
+                        "memprof attach: process %d is not a Go program; attach turns "
+                        "on Go's own heap profiling (a C or C++ program is profiled from "
+                        "its start with memprof run -- CMD)\n",
+                        (int)pid);
                 break;
         case -ENOENT:
                 fprintf(stderr, "memprof attach: no process %d\n", (int)pid);
                 break;
         case -EACCES:
         case -EPERM:
-                fprintf(stderr, "memprof attach: you may not trace process %d (it must be "
-                                "yours and dumpable, or you need CAP_SYS_PTRACE)\n", (int)pid);
+                fprintf(stderr,
+                        "memprof attach: you may not trace process %d (it must be "
+                        "yours and dumpable, or you need CAP_SYS_PTRACE)\n",
+                        (int)pid);
                 break;
         default:
                 fprintf(stderr, "memprof attach: process %d: %s\n", (int)pid, strerror(-r));
@@ -66,16 +70,19 @@ int cmd_attach(int argc, char **argv)
                         rate = strtoull(v, &end, 10);
                         if (*v < '0' || *v > '9' || errno || *end || rate == 0 ||
                             rate > GO_MEM_PROFILE_RATE_MAX) {
-                                fprintf(stderr, "memprof attach: --rate wants a number of bytes "
-                                                "from 1 to %llu, not '%s'\n",
+                                fprintf(stderr,
+                                        "memprof attach: --rate wants a number of bytes "
+                                        "from 1 to %llu, not '%s'\n",
                                         GO_MEM_PROFILE_RATE_MAX, v);
                                 return 2;
                         }
                 } else if (!pid_arg && arg[0] != '-') {
                         pid_arg = arg;
                 } else {
-                        fprintf(stderr, "memprof attach: unexpected '%s' (memprof attach PID "
-                                        "[--rate N])\n", arg);
+                        fprintf(stderr,
+                                "memprof attach: unexpected '%s' (memprof attach PID "
+                                "[--rate N])\n",
+                                arg);
                         return 2;
                 }
         }
@@ -97,9 +104,11 @@ int cmd_attach(int argc, char **argv)
         }
         r = go_write_mem_profile_rate(t, rate, &old);
         if (r == -ENOTSUP)
-                fprintf(stderr, "memprof attach: process %d (%s): this Go runtime's "
-                                "MemProfileRate or profiling buckets were not recognised; "
-                                "nothing written\n", (int)pid, t->version);
+                fprintf(stderr,
+                        "memprof attach: process %d (%s): this Go runtime's "
+                        "MemProfileRate or profiling buckets were not recognised; "
+                        "nothing written\n",
+                        (int)pid, t->version);
         else if (r == -EPERM)
                 explain_open(pid, r);
         else if (r < 0)
@@ -107,8 +116,8 @@ int cmd_attach(int argc, char **argv)
                         (int)pid, strerror(-r));
         else
                 printf("process %d (%s): MemProfileRate was %llu, now %llu; its heap files "
-                       "show allocations sampled from now on\n", (int)pid,
-                       t->version[0] ? t->version : "Go", (unsigned long long)old, rate);
+                       "show allocations sampled from now on\n",
+                       (int)pid, t->version[0] ? t->version : "Go", (unsigned long long)old, rate);
         go_target_free(t);
         return r < 0 ? 1 : 0;
 }

@@ -13,8 +13,8 @@ void render_go_section(FILE *f, const struct go_section *go)
 {
         const struct go_memstats *m = go->stats;
 
-        fprintf(f, "# go runtime (%s)\n", go->version && go->version[0] ? go->version
-                                                                          : "unknown version");
+        fprintf(f, "# go runtime (%s)\n",
+                go->version && go->version[0] ? go->version : "unknown version");
         if (!m) {
                 fprintf(f, "# %s\n", go->why ? go->why : "the runtime could not be read");
                 return;

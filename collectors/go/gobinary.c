@@ -346,8 +346,7 @@ static int find_exe_mapping(const struct maps_entry *e, void *userdata)
 }
 
 /* Where the executable's link-time addresses are in pid: 0 unless it is PIE. */
-int go_binary_bias(const struct go_binary *b, pid_t pid, const struct stat *st,
-                   uint64_t *ret)
+int go_binary_bias(const struct go_binary *b, pid_t pid, const struct stat *st, uint64_t *ret)
 {
         struct bias_search s = {.st = st, .b = b};
         int r;

@@ -7,31 +7,44 @@
 
 #include "golayout.h"
 
-#define UNWRAP_MAX 4           /* atomic.Uint64 in a struct in a struct is as deep as it goes */
-#define ARRAY_COUNT_MAX 65536  /* no runtime array this collector reads is longer */
+#define UNWRAP_MAX 4          /* atomic.Uint64 in a struct in a struct is as deep as it goes */
+#define ARRAY_COUNT_MAX 65536 /* no runtime array this collector reads is longer */
 
 /* The globals and types looked up by name: top-level DIEs, any compile unit. */
 enum {
-        V_MEMSTATS, V_GC_CONTROLLER, V_MHEAP, V_CLASS_TO_SIZE, V_MEM_PROFILE_RATE,
-        V_BUILD_VERSION, V_ALLGLEN, V_ALLP, V_SCHED, V_GOMAXPROCS, V_MBUCKETS,
-        V_MPROF_CYCLE, T_BUCKET, T_MEMRECORD, T_P, N_NAMES
+        V_MEMSTATS,
+        V_GC_CONTROLLER,
+        V_MHEAP,
+        V_CLASS_TO_SIZE,
+        V_MEM_PROFILE_RATE,
+        V_BUILD_VERSION,
+        V_ALLGLEN,
+        V_ALLP,
+        V_SCHED,
+        V_GOMAXPROCS,
+        V_MBUCKETS,
+        V_MPROF_CYCLE,
+        T_BUCKET,
+        T_MEMRECORD,
+        T_P,
+        N_NAMES
 };
 static const char *const names[N_NAMES] = {
-        [V_MEMSTATS] = "runtime.memstats",
-        [V_GC_CONTROLLER] = "runtime.gcController",
-        [V_MHEAP] = "runtime.mheap_",
-        [V_CLASS_TO_SIZE] = "runtime.class_to_size",
-        [V_MEM_PROFILE_RATE] = "runtime.MemProfileRate",
-        [V_BUILD_VERSION] = "runtime.buildVersion",
-        [V_ALLGLEN] = "runtime.allglen",
-        [V_ALLP] = "runtime.allp",
-        [V_SCHED] = "runtime.sched",
-        [V_GOMAXPROCS] = "runtime.gomaxprocs",
-        [V_MBUCKETS] = "runtime.mbuckets",
-        [V_MPROF_CYCLE] = "runtime.mProfCycle",
-        [T_BUCKET] = "runtime.bucket",
-        [T_MEMRECORD] = "runtime.memRecord",
-        [T_P] = "runtime.p",
+    [V_MEMSTATS] = "runtime.memstats",
+    [V_GC_CONTROLLER] = "runtime.gcController",
+    [V_MHEAP] = "runtime.mheap_",
+    [V_CLASS_TO_SIZE] = "runtime.class_to_size",
+    [V_MEM_PROFILE_RATE] = "runtime.MemProfileRate",
+    [V_BUILD_VERSION] = "runtime.buildVersion",
+    [V_ALLGLEN] = "runtime.allglen",
+    [V_ALLP] = "runtime.allp",
+    [V_SCHED] = "runtime.sched",
+    [V_GOMAXPROCS] = "runtime.gomaxprocs",
+    [V_MBUCKETS] = "runtime.mbuckets",
+    [V_MPROF_CYCLE] = "runtime.mProfCycle",
+    [T_BUCKET] = "runtime.bucket",
+    [T_MEMRECORD] = "runtime.memRecord",
+    [T_P] = "runtime.p",
 };
 
 struct found {
@@ -358,8 +371,7 @@ int go_layout_from_dwarf(struct Dwarf *dw, struct go_layout *ret)
 {
         struct found f = {0};
         struct go_layout l = {0};
-        Dwarf_Die ms, gc, mh, cts, rate, bv, allglen, allp, sched, gmp, mb, cyc, delta, pbuf,
-                *p;
+        Dwarf_Die ms, gc, mh, cts, rate, bv, allglen, allp, sched, gmp, mb, cyc, delta, pbuf, *p;
 
         scan(dw, &f);
         l.memstats = var(&f, V_MEMSTATS, &ms);

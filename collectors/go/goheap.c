@@ -10,9 +10,9 @@
 #include "goruntime.h"
 #include "heap_segment.h"
 
-#define BUCKETS_MAX (1u << 20)  /* a longer list is circular or forged */
-#define STACK_MAX 1024          /* mprof.go's maxProfStackDepth, the deepest version */
-#define STACK_GUESS 32          /* pcs read with the header: most stacks are shorter */
+#define BUCKETS_MAX (1u << 20) /* a longer list is circular or forged */
+#define STACK_MAX 1024         /* mprof.go's maxProfStackDepth, the deepest version */
+#define STACK_GUESS 32         /* pcs read with the header: most stacks are shorter */
 #define FUTURE_MAX 8
 
 struct cycle {
@@ -62,8 +62,7 @@ static bool cycle_fits(const struct go_bucket_layout *bl, uint64_t off)
 
 /* Reads one bucket at addr: header, stack and memRecord, usually in one read. */
 static int read_bucket(struct go_target *t, const struct go_bucket_layout *bl, uint64_t addr,
-                       uint8_t *buf, size_t buf_len, struct raw_bucket *ret,
-                       uint64_t *ret_next)
+                       uint8_t *buf, size_t buf_len, struct raw_bucket *ret, uint64_t *ret_next)
 {
         uint64_t nstk, need, got;
         const uint8_t *rec;
@@ -217,13 +216,12 @@ static int to_snapshot(struct builder *bs, const struct cycle *c, uint64_t rate,
                 if (c[i].allocs == 0 || b->size == 0)
                         continue; /* nothing sampled in the cycles shown: all values 0 */
                 memcpy(h->frames + at, b->pcs, depth * sizeof(uint64_t));
-                h->stacks[h->nstacks] = (struct heap_stack){.depth = depth,
-                                                            .pcs = h->frames + at};
+                h->stacks[h->nstacks] = (struct heap_stack){.depth = depth, .pcs = h->frames + at};
                 h->sites[h->nsites++] = (struct heap_site){
-                        .stack = (uint32_t)h->nstacks++,
-                        .size = b->size,
-                        .allocs = c[i].allocs,
-                        .frees = c[i].frees > c[i].allocs ? c[i].allocs : c[i].frees,
+                    .stack = (uint32_t)h->nstacks++,
+                    .size = b->size,
+                    .allocs = c[i].allocs,
+                    .frees = c[i].frees > c[i].allocs ? c[i].allocs : c[i].frees,
                 };
                 at += depth;
         }
@@ -259,8 +257,8 @@ int go_read_heap(struct go_target *t, struct heap_snapshot **ret, uint64_t *ret_
                 *ret_why = "this Go runtime's profiling buckets were not recognised";
                 return -EBADMSG;
         }
-        r = go_mem_read_uint(&t->mem, t->bias + l->mem_profile_rate.addr, l->mem_profile_rate_v.size,
-                             &rate);
+        r = go_mem_read_uint(&t->mem, t->bias + l->mem_profile_rate.addr,
+                             l->mem_profile_rate_v.size, &rate);
         if (r < 0)
                 return r;
         r = go_mem_read_uint(&t->mem, t->bias + l->mprof_cycle.addr + l->mprof_cycle_v.off,

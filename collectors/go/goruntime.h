@@ -8,15 +8,15 @@
 
 #include "gomem.h"
 
-struct go_binary;      /* one executable's layout, cached by the file's identity */
+struct go_binary; /* one executable's layout, cached by the file's identity */
 struct heap_snapshot;
 
 struct go_target {
         pid_t pid;
         struct go_mem mem;
-        uint64_t bias;              /* load bias: added to every DWARF address */
+        uint64_t bias; /* load bias: added to every DWARF address */
         const struct go_binary *bin;
-        char version[48];           /* "go1.23.5", or "" if unknown */
+        char version[48]; /* "go1.23.5", or "" if unknown */
 };
 
 /* Opens pid's executable (/proc/PID/exe) and, for a Go program, its cached layout.
@@ -32,10 +32,9 @@ const char *go_target_unusable(const struct go_target *t);
  * MemProfileRate return. */
 struct go_memstats {
         uint64_t alloc, total_alloc, sys, mallocs, frees, heap_alloc, heap_sys, heap_idle,
-                heap_inuse, heap_released, heap_objects, stack_inuse, stack_sys,
-                mspan_inuse, mcache_inuse, gc_sys, other_sys, next_gc, last_gc,
-                pause_total_ns, num_gc, num_forced_gc, goroutines, gomaxprocs,
-                mem_profile_rate;
+            heap_inuse, heap_released, heap_objects, stack_inuse, stack_sys, mspan_inuse,
+            mcache_inuse, gc_sys, other_sys, next_gc, last_gc, pause_total_ns, num_gc,
+            num_forced_gc, goroutines, gomaxprocs, mem_profile_rate;
         bool memory_limit_set; /* GOMEMLIMIT is set: NextGC ignores it */
 };
 

@@ -8,8 +8,8 @@
 #include "gobinary.h"
 #include "goruntime.h"
 
-#define READ_TRIES 3       /* re-reads of a copy that raced with the runtime */
-#define ALLP_MAX 4096      /* GOMAXPROCS is at most this many Ps worth reading */
+#define READ_TRIES 3                 /* re-reads of a copy that raced with the runtime */
+#define ALLP_MAX 4096                /* GOMAXPROCS is at most this many Ps worth reading */
 #define HEAP_GOAL_RUNWAY (64u << 10) /* mgcpacer.go's minRunway */
 
 /* A copy of one global, and the fields read from it. */
@@ -54,8 +54,7 @@ static int read_var(struct go_target *t, const struct go_var *v, struct blob *re
         return r;
 }
 
-static int read_field(struct go_target *t, const struct go_var *v, struct go_field f,
-                      uint64_t *ret)
+static int read_field(struct go_target *t, const struct go_var *v, struct go_field f, uint64_t *ret)
 {
         uint64_t v64;
         int r;
@@ -99,10 +98,10 @@ static int sum_deltas(const struct go_layout *l, struct blob *ms, const uint16_t
                 c.total_free += at(ms, base, d->large_free);
                 c.nfree += at(ms, base, d->large_free_count) + tiny;
                 for (uint64_t i = 0; i < nsizes; i++) {
-                        struct go_field fa = {.off = d->small_alloc_count.off + 8 * i,
-                                              .size = 8, .ok = true};
-                        struct go_field ff = {.off = d->small_free_count.off + 8 * i,
-                                              .size = 8, .ok = true};
+                        struct go_field fa = {
+                            .off = d->small_alloc_count.off + 8 * i, .size = 8, .ok = true};
+                        struct go_field ff = {
+                            .off = d->small_free_count.off + 8 * i, .size = 8, .ok = true};
                         uint64_t a = at(ms, base, fa), f = at(ms, base, ff);
 
                         c.total_alloc += a * sizes[i];
@@ -216,8 +215,8 @@ static int read_once(struct go_target *t, const uint16_t *sizes, uint64_t nsizes
         m->heap_objects = c.nmalloc - c.nfree;
         m->stack_inuse = (uint64_t)c.in_stacks;
         m->stack_sys = (uint64_t)c.in_stacks + at(&ms, 0, l->stacks_sys);
-        m->gc_sys = at(&ms, 0, l->gc_misc_sys) + (uint64_t)c.in_work_bufs +
-                    (uint64_t)c.in_ptr_scalar_bits;
+        m->gc_sys =
+            at(&ms, 0, l->gc_misc_sys) + (uint64_t)c.in_work_bufs + (uint64_t)c.in_ptr_scalar_bits;
         m->other_sys = at(&ms, 0, l->other_sys);
         m->sys = m->heap_sys + at(&ms, 0, l->stacks_sys) + at(&ms, 0, l->mspan_sys) +
                  at(&ms, 0, l->mcache_sys) + at(&ms, 0, l->buckhash_sys) +

@@ -22,10 +22,10 @@ static void version_from_memory(struct go_target *t)
 
         if (!l->build_version_ptr.ok || !l->build_version_len.ok)
                 return;
-        if (go_mem_read_uint(&t->mem, t->bias + l->build_version.addr + l->build_version_ptr.off,
-                             8, &ptr) < 0 ||
-            go_mem_read_uint(&t->mem, t->bias + l->build_version.addr + l->build_version_len.off,
-                             8, &len) < 0)
+        if (go_mem_read_uint(&t->mem, t->bias + l->build_version.addr + l->build_version_ptr.off, 8,
+                             &ptr) < 0 ||
+            go_mem_read_uint(&t->mem, t->bias + l->build_version.addr + l->build_version_len.off, 8,
+                             &len) < 0)
                 return;
         if (len == 0 || len > VERSION_LEN_MAX || go_mem_read(&t->mem, ptr, buf, len) < 0)
                 return;

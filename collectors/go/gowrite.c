@@ -16,8 +16,8 @@ int go_write_mem_profile_rate(struct go_target *t, uint64_t rate, uint64_t *ret_
         int r;
 
         if (!t->bin->layout_ok || !l->mem_profile_rate.ok || !l->mem_profile_rate_v.ok ||
-            l->mem_profile_rate_v.size != 8 || l->mem_profile_rate.size != 8 ||
-            !l->bucket.ok || !l->mbuckets.ok)
+            l->mem_profile_rate_v.size != 8 || l->mem_profile_rate.size != 8 || !l->bucket.ok ||
+            !l->mbuckets.ok)
                 return -ENOTSUP;
         if (rate == 0 || rate > GO_MEM_PROFILE_RATE_MAX)
                 return -EINVAL;

@@ -104,12 +104,20 @@ static void layout(struct go_layout *l)
         l->mbuckets_v = u(0, 8);
         l->mprof_cycle = v(4392, 4);
         l->mprof_cycle_v = u(0, 4);
-        l->bucket = (struct go_bucket_layout){
-                .size = 48, .allnext = u(8, 8), .typ = u(16, 8), .bsize = u(32, 8),
-                .nstk = u(40, 8), .record_size = 128, .active = u(0, 8),
-                .future = {.off = 32, .stride = 32, .count = 3, .ok = true},
-                .allocs = u(0, 8), .frees = u(8, 8), .alloc_bytes = u(16, 8),
-                .free_bytes = u(24, 8), .ok = true};
+        l->bucket =
+            (struct go_bucket_layout){.size = 48,
+                                      .allnext = u(8, 8),
+                                      .typ = u(16, 8),
+                                      .bsize = u(32, 8),
+                                      .nstk = u(40, 8),
+                                      .record_size = 128,
+                                      .active = u(0, 8),
+                                      .future = {.off = 32, .stride = 32, .count = 3, .ok = true},
+                                      .allocs = u(0, 8),
+                                      .frees = u(8, 8),
+                                      .alloc_bytes = u(16, 8),
+                                      .free_bytes = u(24, 8),
+                                      .ok = true};
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
