@@ -1,4 +1,5 @@
-/* memprof: the command-line front end; `memprof run -- CMD` runs CMD with the shim preloaded. */
+/* memprof: the command-line front end; `memprof run -- CMD` runs CMD with the shim
+ * preloaded, `memprof attach PID` turns a Go program's heap profiling on. */
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -8,12 +9,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
+
 #define SHIM_NAME "libmemprof.so"
 
 static void usage(FILE *f)
 {
         fprintf(f,
                 "usage: memprof run [--rate N] [--] CMD [ARGS...]\n"
+                "       memprof attach PID [--rate N]\n"
                 "       memprof version\n"
                 "       memprof --help\n"
                 "\n"
@@ -22,6 +26,9 @@ static void usage(FILE *f)
                 "         CMD's output and exit status are its own.\n"
                 "  --rate N  mean bytes between heap samples (MEMPROF_RATE): 1 samples every\n"
                 "            allocation, 0 counts only; default 524288\n"
+                "attach   turns on a running Go program's own heap profiling (writes its\n"
+                "         runtime.MemProfileRate; needs the right to ptrace PID)\n"
+                "  --rate N  mean bytes between samples; default 524288\n"
                 "version  prints the version\n");
 }
 
@@ -158,6 +165,8 @@ int main(int argc, char **argv)
         }
         if (strcmp(cmd, "run") == 0)
                 return cmd_run(argc - 1, argv + 1);
+        if (strcmp(cmd, "attach") == 0)
+                return cmd_attach(argc - 1, argv + 1);
         fprintf(stderr, "memprof: unknown command '%s' (see memprof --help)\n", cmd);
         return 2;
 }

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "goruntime.h"
 #include "heap_segment.h"
 #include "memprofd.h"
 
@@ -34,12 +35,19 @@ int files_find(const char *name)
         return -1;
 }
 
+/* The heap files exist for a process with the shim, and for a Go program, whose
+ * runtime keeps its own heap profile. */
 bool files_shim_present(pid_t pid)
 {
+        struct go_target *t;
         int fd;
 
-        if (heap_segment_open(pid, &fd, NULL) < 0)
+        if (heap_segment_open(pid, &fd, NULL) == 0) {
+                close(fd);
+                return true;
+        }
+        if (go_target_open(pid, &t) < 0)
                 return false;
-        close(fd);
+        go_target_free(t);
         return true;
 }

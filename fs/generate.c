@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "goruntime.h"
 #include "heap_segment.h"
 #include "memprofd.h"
 #include "render.h"
@@ -122,33 +123,105 @@ int gen_memstats(struct memprofd *d, struct caller *c, const struct target *t, c
                          strerror(-r));
         }
 
+        /* a Go process gets its runtime's figures too; not being Go is no failure */
+        struct go_target *gt = NULL;
+        struct go_memstats gms;
+        struct go_section go = {0};
+
+        r = go_target_open(t->pid, &gt);
+        if (r == 0) {
+                go.version = gt->version;
+                go.why = go_target_unusable(gt);
+                if (!go.why) {
+                        r = go_read_memstats(gt, &gms, &go.why);
+                        if (r == 0) {
+                                go.stats = &gms;
+                        } else if (r != -EBADMSG) {
+                                fs_log("pid %d: memstats: reading the Go runtime: %s",
+                                       (int)t->pid, strerror(-r));
+                                go.why = "the Go runtime's memory could not be read";
+                        } else {
+                                fs_log("pid %d: memstats: %s", (int)t->pid, go.why);
+                        }
+                }
+        } else if (r != -ENOEXEC && r != -ENOENT) {
+                fs_log("pid %d: memstats: looking at the executable: %s", (int)t->pid,
+                       strerror(-r));
+        }
+
         /* t->st was read for this very request, so the kernel figures are fresh */
-        r = render_memstats(&t->st, heap, heap ? NULL : why_buf, refused.n, ret_buf, ret_len);
+        r = render_memstats(&t->st, heap, heap ? NULL : why_buf, refused.n, gt ? &go : NULL,
+                            ret_buf, ret_len);
+        go_target_free(gt);
         heap_snapshot_free(heap);
         return r < 0 ? failed(t, "memstats", "rendering", r) : 0;
 }
 
 enum heap_kind { HEAP_INUSE, HEAP_ALLOCS, HEAP_TEXT };
 
+/* A Go program's heap from its runtime's profiling buckets; -ENOENT if not Go.  *origin
+ * (GO_ORIGIN_MAX bytes) says where the samples come from. */
+#define GO_ORIGIN_MAX 256
+static int read_go_heap(const struct target *t, const char *file, struct heap_snapshot **ret,
+                        char *origin)
+{
+        struct go_target *gt;
+        const char *why = NULL;
+        uint64_t rate;
+        int r;
+
+        r = go_target_open(t->pid, &gt);
+        if (r == -ENOEXEC)
+                return -ENOENT;
+        if (r < 0)
+                return r == -ENOENT ? r : failed(t, file, "looking at the executable", r);
+        r = go_read_heap(gt, ret, &rate, &why);
+        if (r == 0 && rate == 0)
+                snprintf(origin, GO_ORIGIN_MAX,
+                         "Go heap profiling is off (MemProfileRate 0: the program does not "
+                         "use runtime/pprof); memprof attach %d turns it on", (int)t->pid);
+        else if (r == 0)
+                snprintf(origin, GO_ORIGIN_MAX,
+                         "Go runtime (%s) heap profile as of the last completed GC, "
+                         "MemProfileRate %llu bytes, sampled since the rate was set",
+                         gt->version[0] ? gt->version : "unknown version",
+                         (unsigned long long)rate);
+        go_target_free(gt);
+        if (r == -EBADMSG) {
+                fs_log("pid %d: %s: %s", (int)t->pid, file, why ? why : "?");
+                return -EIO;
+        }
+        return r < 0 ? failed(t, file, "reading the Go runtime's heap profile", r) : 0;
+}
+
 static int gen_heap_file(struct memprofd *d, const struct target *t, const char *file,
                          enum heap_kind kind, char **ret_buf, size_t *ret_len)
 {
         struct heap_snapshot *heap = NULL;
         struct sym_process *sp = NULL;
+        char go_origin[GO_ORIGIN_MAX];
+        const char *origin = NULL;
         int r;
 
         r = read_heap(t, file, &heap);
+        if (r == -ENOENT) {
+                r = read_go_heap(t, file, &heap, go_origin);
+                origin = go_origin;
+        }
         if (r < 0)
                 return r;
         r = open_symbols(d, t, file, &sp);
         if (r < 0)
                 goto out;
+        if (origin)
+                render_go_heap_fold(heap, sp);
         if (kind == HEAP_TEXT) {
-                r = render_heap_text(heap, sp, ret_buf, ret_len);
+                r = render_heap_text_from(heap, sp, origin, ret_buf, ret_len);
         } else {
                 uint8_t *buf;
 
-                r = render_heap_pprof(heap, sp, kind == HEAP_ALLOCS, &buf, ret_len);
+                r = render_heap_pprof_from(heap, sp, kind == HEAP_ALLOCS, origin, &buf,
+                                           ret_len);
                 if (r == 0)
                         *ret_buf = (char *)buf;
         }

@@ -22,11 +22,12 @@ static void format_time(int64_t ns, char *buf, size_t len)
                 snprintf(buf, len, "unknown");
 }
 
-static int add_header(struct profile *p, const struct heap_snapshot *h, bool allocs)
+static int add_header(struct profile *p, const struct heap_snapshot *h, bool allocs,
+                      const char *origin)
 {
         static const char *const types[] = {"alloc_objects", "count", "alloc_space", "bytes",
                                             "inuse_objects", "count", "inuse_space", "bytes"};
-        char since[32], comment[160];
+        char since[32], comment[320];
         int r;
 
         for (size_t i = 0; i < 8; i += 2) {
@@ -43,8 +44,11 @@ static int add_header(struct profile *p, const struct heap_snapshot *h, bool all
         profile_set_time(p, h->time_ns, 0);
 
         format_time(h->start_time_ns, since, sizeof(since));
-        snprintf(comment, sizeof(comment), "memprof: sampling rate %" PRIu64
-                 " bytes (MEMPROF_RATE), sampled since %s", h->rate, since);
+        if (origin)
+                snprintf(comment, sizeof(comment), "memprof: %s", origin);
+        else
+                snprintf(comment, sizeof(comment), "memprof: sampling rate %" PRIu64
+                         " bytes (MEMPROF_RATE), sampled since %s", h->rate, since);
         r = profile_add_comment(p, comment);
         if (r < 0 || h->lost_samples == 0)
                 return r;
@@ -60,6 +64,13 @@ static int add_header(struct profile *p, const struct heap_snapshot *h, bool all
 int render_heap_pprof(const struct heap_snapshot *heap, struct sym_process *sp, bool allocs,
                       uint8_t **ret_buf, size_t *ret_len)
 {
+        return render_heap_pprof_from(heap, sp, allocs, NULL, ret_buf, ret_len);
+}
+
+int render_heap_pprof_from(const struct heap_snapshot *heap, struct sym_process *sp,
+                           bool allocs, const char *origin, uint8_t **ret_buf,
+                           size_t *ret_len)
+{
         struct stack_encoder *se = NULL;
         struct profile *p = NULL;
         uint64_t ids[MP_MAX_DEPTH];
@@ -68,7 +79,7 @@ int render_heap_pprof(const struct heap_snapshot *heap, struct sym_process *sp, 
         r = profile_new(&p);
         if (r < 0)
                 return r;
-        r = add_header(p, heap, allocs);
+        r = add_header(p, heap, allocs, origin);
         if (r < 0)
                 goto out;
         r = stack_encoder_new(p, sp, &se);
@@ -191,6 +202,12 @@ static void write_entries(FILE *f, const struct text_entry *e, size_t n)
 int render_heap_text(const struct heap_snapshot *heap, struct sym_process *sp, char **ret_buf,
                      size_t *ret_len)
 {
+        return render_heap_text_from(heap, sp, NULL, ret_buf, ret_len);
+}
+
+int render_heap_text_from(const struct heap_snapshot *heap, struct sym_process *sp,
+                          const char *origin, char **ret_buf, size_t *ret_len)
+{
         struct heap_values total = {0};
         struct text_entry *e;
         char since[32], *buf = NULL;
@@ -226,8 +243,15 @@ int render_heap_text(const struct heap_snapshot *heap, struct sym_process *sp, c
         }
         format_time(heap->start_time_ns, since, sizeof(since));
         fprintf(f, "# memprof heap profile: live and allocated bytes by call stack\n");
-        fprintf(f, "# sampling rate %" PRIu64 " bytes, sampled since %s; %s\n", heap->rate,
-                since, heap->rate > 1 ? "values are unbiased estimates" : "values are exact");
+        if (origin)
+                fprintf(f, "# %s; %s\n", origin,
+                        heap->rate > 1    ? "values are unbiased estimates"
+                        : heap->rate == 1 ? "values are exact"
+                                          : "nothing is sampled");
+        else
+                fprintf(f, "# sampling rate %" PRIu64 " bytes, sampled since %s; %s\n",
+                        heap->rate, since,
+                        heap->rate > 1 ? "values are unbiased estimates" : "values are exact");
         fprintf(f, "# lost samples %" PRIu64 "\n", heap->lost_samples);
         fprintf(f, "total: %" PRId64 " objects, %" PRId64 " bytes in use; %" PRId64
                 " objects, %" PRId64 " bytes allocated\n",

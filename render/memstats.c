@@ -99,17 +99,27 @@ static void allocator_section(struct text *t, const struct heap_snapshot *h)
         line(t, "mallinfo_keepcost", mi->keepcost);
 }
 
-static void off_section(struct text *t, const char *why_off)
+static void off_section(struct text *t, const char *why_off, bool is_go)
 {
         fprintf(t->f, "# heap profiling off: %s\n",
                 why_off ? why_off : "libmemprof.so is not loaded in this process");
+        /* a Go binary is often static, where LD_PRELOAD cannot work: the Go heap is
+         * read from the runtime instead */
+        if (is_go) {
+                fputs("# the Go heap is in heap and heap.txt (memprof attach PID turns Go's "
+                      "heap profiling on if it is off); a cgo program's C heap needs "
+                      "memprof run -- CMD\n",
+                      t->f);
+                return;
+        }
         fputs("# to turn it on: LD_PRELOAD=" MEMPROF_SHIMDIR "/libmemprof.so CMD, "
               "or memprof run -- CMD\n",
               t->f);
 }
 
 int render_memstats(const struct proc_status *st, const struct heap_snapshot *heap,
-                    const char *why_off, unsigned ignored_segments, char **ret_buf,
+                    const char *why_off, unsigned ignored_segments,
+                    const struct go_section *go, char **ret_buf,
                     size_t *ret_len)
 {
         struct text t = {0};
@@ -125,8 +135,10 @@ int render_memstats(const struct proc_status *st, const struct heap_snapshot *he
                 shim_section(&t, heap, ignored_segments);
                 allocator_section(&t, heap);
         } else {
-                off_section(&t, why_off);
+                off_section(&t, why_off, go != NULL);
         }
+        if (go)
+                render_go_section(t.f, go);
 
         if (ferror(t.f)) {
                 fclose(t.f);

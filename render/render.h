@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct heap_snapshot;
 struct thread_snapshot;
@@ -18,17 +19,40 @@ struct sym_process;
  * the shim's tables are full, 64-frame stacks). */
 #define RENDER_MAX_BYTES (512u << 20)
 
-/* memstats: kernel figures, shim counters (heap may be NULL: no shim, why_off says why);
- * ignored_segments: mappings refused as the process's segment. */
+struct go_memstats;
+
+/* A Go process's runtime figures for memstats: stats NULL means why says what stopped
+ * them (a stripped binary, say). */
+struct go_section {
+        const char *version;
+        const struct go_memstats *stats;
+        const char *why;
+};
+
+/* memstats: kernel figures, shim counters (heap may be NULL: no shim, why_off says why;
+ * ignored_segments: mappings refused as the process's segment), and the Go runtime's
+ * (go NULL: not a Go process). */
 int render_memstats(const struct proc_status *st, const struct heap_snapshot *heap,
-                    const char *why_off, unsigned ignored_segments, char **ret_buf,
-                    size_t *ret_len);
+                    const char *why_off, unsigned ignored_segments,
+                    const struct go_section *go, char **ret_buf, size_t *ret_len);
+void render_go_section(FILE *f, const struct go_section *go);
 
 /* heap (allocs = false) and allocs (allocs = true): gzip'd pprof. */
 int render_heap_pprof(const struct heap_snapshot *heap, struct sym_process *sp, bool allocs,
                       uint8_t **ret_buf, size_t *ret_len);
 int render_heap_text(const struct heap_snapshot *heap, struct sym_process *sp, char **ret_buf,
                      size_t *ret_len);
+/* The same with the header's account of where the samples come from given by the
+ * caller (origin NULL: the shim's rate and start). */
+int render_heap_pprof_from(const struct heap_snapshot *heap, struct sym_process *sp,
+                           bool allocs, const char *origin, uint8_t **ret_buf,
+                           size_t *ret_len);
+int render_heap_text_from(const struct heap_snapshot *heap, struct sym_process *sp,
+                          const char *origin, char **ret_buf, size_t *ret_len);
+
+/* A Go heap read from the runtime: its logical pcs folded into one per machine frame and
+ * the leading runtime frames dropped, as runtime/pprof shows them. */
+void render_go_heap_fold(struct heap_snapshot *heap, struct sym_process *sp);
 
 int render_threads_pprof(const struct thread_snapshot *ts, struct sym_process *sp,
                          uint8_t **ret_buf, size_t *ret_len);

@@ -14,6 +14,7 @@ fi
 
 # fuzzer target, its committed corpus
 fuzzers="tests/fuzz/fuzz-segment:tests/fuzz/corpus/segment
+tests/fuzz/fuzz-goreader:tests/fuzz/corpus/goreader
 tests/procfs/fuzz-procfs:tests/procfs/corpus
 tests/symbolize/fuzz-maps:tests/symbolize/corpus-maps"
 

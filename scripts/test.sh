@@ -10,10 +10,33 @@ build=${MEMPROF_BUILD_DIR:-$src/build}
 PACKAGES="build-essential meson ninja-build pkg-config libfuse3-dev fuse3 libunwind-dev
   libprotobuf-c-dev protobuf-c-compiler libdw-dev libelf-dev zlib1g-dev golang-go python3
   elfutils gdb clang valgrind util-linux libpython3.11-testsuite podman runc"
+# Every Go Debian 12 offers, for the Go runtime collector's tests: 1.19 is bookworm's
+# golang-go, the others come from bookworm-backports.
+BACKPORTS_PACKAGES="golang-1.21-go golang-1.21-src golang-1.22-go golang-1.22-src
+  golang-1.23-go golang-1.23-src"
+
+# Adds bookworm-backports on the mirror the machine's bookworm entries use, once.
+add_backports() {
+        local f mirror=""
+        if grep -rqsE "^[^#]*bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+                return 0
+        fi
+        for f in /etc/apt/sources.list.d/*.sources; do
+                [ -f "$f" ] || continue
+                mirror=$(awk '/^URIs:/ {u=$2} /^Suites:.*bookworm( |$)/ {if (u) {print u; exit}}' "$f")
+                [ -n "$mirror" ] && break
+        done
+        if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
+                mirror=$(awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list)
+        fi
+        mirror=${mirror:-http://deb.debian.org/debian}
+        printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+                "$mirror" > /etc/apt/sources.list.d/bookworm-backports.sources
+}
 
 install_deps() {
         local missing=()
-        for p in $PACKAGES; do
+        for p in $PACKAGES $BACKPORTS_PACKAGES; do
                 dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
                         missing+=("$p")
         done
@@ -24,6 +47,7 @@ install_deps() {
         fi
         echo "== installing: ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
+        case " ${missing[*]} " in *" golang-1.2"*) add_backports ;; esac
         apt-get update -q
         apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
