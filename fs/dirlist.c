@@ -73,7 +73,8 @@ int dirlist_root(struct dirlist **ret)
         return 0;
 }
 
-int dirlist_pid(const struct target *t, struct dirlist **ret)
+int dirlist_pid(struct memprofd *d, const struct caller *c, const struct target *t,
+                struct dirlist **ret)
 {
         struct node dir = {.kind = NODE_PID, .pid = t->pid, .start = t->start};
         struct dirlist *l = dirlist_alloc(files_count() + 2);
@@ -81,7 +82,7 @@ int dirlist_pid(const struct target *t, struct dirlist **ret)
 
         if (!l)
                 return -ENOMEM;
-        shim = files_shim_present(t->pid); /* one look at its maps for all heap files */
+        shim = files_shim_present(d, c, t); /* one look for all heap files */
         dirlist_add(l, ".", tree_ino(&dir), S_IFDIR);
         dirlist_add(l, "..", FUSE_ROOT_ID, S_IFDIR);
         for (size_t i = 0; i < files_count(); i++) {

@@ -1,4 +1,6 @@
 /* The files of a PID directory: name, whether it exists for a process, its generator. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -36,18 +38,40 @@ int files_find(const char *name)
 }
 
 /* The heap files exist for a process with the shim, and for a Go program, whose
- * runtime keeps its own heap profile. */
-bool files_shim_present(pid_t pid)
+ * runtime keeps its own heap profile.  The answer is one byte, '1' or '0'. */
+static int heap_presence(struct memprofd *d, struct caller *c, const struct target *t,
+                         char **ret_buf, size_t *ret_len)
 {
-        struct go_target *t;
+        struct go_target *gt;
+        bool present = false;
+        char *buf;
         int fd;
 
-        if (heap_segment_open(pid, &fd, NULL) == 0) {
+        if (heap_segment_open(t->pid, &fd, NULL) == 0) {
                 close(fd);
-                return true;
+                present = true;
+        } else if (go_target_open(t->pid, &gt) == 0) {
+                go_target_free(gt);
+                present = true;
         }
-        if (go_target_open(pid, &t) < 0)
+        buf = malloc(1);
+        if (!buf)
+                return -ENOMEM;
+        buf[0] = present ? '1' : '0';
+        *ret_buf = buf;
+        *ret_len = 1;
+        return 0;
+}
+
+bool files_shim_present(struct memprofd *d, const struct caller *c, const struct target *t)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        bool present;
+
+        if (job_run(d, "heap files", heap_presence, c, t, &buf, &len) < 0)
                 return false;
-        go_target_free(t);
-        return true;
+        present = len == 1 && buf[0] == '1';
+        free(buf);
+        return present;
 }

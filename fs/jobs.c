@@ -27,7 +27,7 @@ struct job {
         char *buf;
         size_t len;
         struct memprofd *d;
-        const struct fs_file *f;
+        generate_fn fn;
         struct caller c;
         struct target t;
 };
@@ -116,7 +116,7 @@ static void *job_main(void *arg)
         size_t len = 0;
         int r;
 
-        r = j->f->generate(j->d, &j->c, &j->t, &buf, &len);
+        r = j->fn(j->d, &j->c, &j->t, &buf, &len);
         pthread_mutex_lock(&jobs_lock);
         j->r = r;
         j->buf = r == 0 ? buf : NULL;
@@ -130,8 +130,8 @@ static void *job_main(void *arg)
         return NULL;
 }
 
-int job_generate(struct memprofd *d, const struct fs_file *f, const struct caller *c,
-                 const struct target *t, char **ret_buf, size_t *ret_len)
+int job_run(struct memprofd *d, const char *what, generate_fn fn, const struct caller *c,
+            const struct target *t, char **ret_buf, size_t *ret_len)
 {
         struct timespec deadline;
         pthread_attr_t attr;
@@ -144,7 +144,7 @@ int job_generate(struct memprofd *d, const struct fs_file *f, const struct calle
         if (r < 0) {
                 fs_log("pid %d: %s: refused: uid %d has %d files whose generation overran, "
                        "or the daemon has %d files being generated",
-                       (int)t->pid, f->name, (int)c->uid, JOBS_OVERRUN_PER_UID, JOBS_LIMIT);
+                       (int)t->pid, what, (int)c->uid, JOBS_OVERRUN_PER_UID, JOBS_LIMIT);
                 return r;
         }
         j = calloc(1, sizeof(*j));
@@ -154,7 +154,7 @@ int job_generate(struct memprofd *d, const struct fs_file *f, const struct calle
                 pthread_mutex_unlock(&jobs_lock);
                 return -ENOMEM;
         }
-        *j = (struct job){.refs = 2, .d = d, .f = f, .c = *c, .t = *t};
+        *j = (struct job){.refs = 2, .d = d, .fn = fn, .c = *c, .t = *t};
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         r = -pthread_create(&th, &attr, job_main, j);
@@ -194,11 +194,17 @@ int job_generate(struct memprofd *d, const struct fs_file *f, const struct calle
         pthread_mutex_unlock(&jobs_lock);
         job_free(j);
         if (r == -ETIMEDOUT) {
-                fs_log("pid %d: %s: not generated within %d s: given up", (int)t->pid,
-                       f->name, JOB_TIMEOUT_S);
+                fs_log("pid %d: %s: not done within %d s: given up", (int)t->pid, what,
+                       JOB_TIMEOUT_S);
                 return -EIO;
         }
         return r;
+}
+
+int job_generate(struct memprofd *d, const struct fs_file *f, const struct caller *c,
+                 const struct target *t, char **ret_buf, size_t *ret_len)
+{
+        return job_run(d, f->name, f->generate, c, t, ret_buf, ret_len);
 }
 
 bool jobs_drain(int timeout_s)

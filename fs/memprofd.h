@@ -69,19 +69,25 @@ uint64_t tree_start_bits(uint64_t start_time); /* what of a start time an inode 
 int listing_root(struct node **ret, size_t *ret_n);
 bool tree_still_running(const struct target *t);
 
+/* What makes a file's contents: 0, -ENOENT (process or file gone), or the errno the
+ * reader should see after a genuine failure, which it has logged. */
+typedef int (*generate_fn)(struct memprofd *d, struct caller *c, const struct target *t,
+                           char **ret_buf, size_t *ret_len);
+
 /* files.c: the table of files in PID/. */
 struct fs_file {
         const char *name;
         bool needs_shim; /* exists only for processes that carry libmemprof.so */
-        int (*generate)(struct memprofd *d, struct caller *c, const struct target *t,
-                        char **ret_buf, size_t *ret_len);
+        generate_fn generate;
 };
 
 size_t files_count(void);
 const struct fs_file *files_get(int index);
 int files_find(const char *name);
-/* Whether the process maps a shim segment, so that its needs_shim files exist. */
-bool files_shim_present(pid_t pid);
+/* Whether the process has a heap to show (it maps its shim segment, or it is a Go
+ * program), so that its needs_shim files exist.  Opens files the target names (its
+ * executable, its mappings), so it runs as a job: a stall there is no heap. */
+bool files_shim_present(struct memprofd *d, const struct caller *c, const struct target *t);
 
 /* generate.c: file contents.  Return 0, -ENOENT (process or file gone), or the errno
  * the reader should see after a genuine failure, which they have logged. */
@@ -106,6 +112,9 @@ int gen_threads_txt(struct memprofd *d, struct caller *c, const struct target *t
 #define JOBS_LIMIT 256 /* generations at once, daemon-wide */
 int job_generate(struct memprofd *d, const struct fs_file *f, const struct caller *c,
                  const struct target *t, char **ret_buf, size_t *ret_len);
+/* The same for any work on a target; what names it in log lines. */
+int job_run(struct memprofd *d, const char *what, generate_fn fn, const struct caller *c,
+            const struct target *t, char **ret_buf, size_t *ret_len);
 /* Waits up to timeout_s for jobs given up on to end; whether none runs any more. */
 bool jobs_drain(int timeout_s);
 
@@ -188,7 +197,8 @@ void attr_file(const struct node *n, const struct snapshot *s, struct stat *st);
 /* dirlist.c: a directory listing taken at opendir, served by offset. */
 struct dirlist;
 int dirlist_root(struct dirlist **ret);
-int dirlist_pid(const struct target *t, struct dirlist **ret);
+int dirlist_pid(struct memprofd *d, const struct caller *c, const struct target *t,
+                struct dirlist **ret);
 void dirlist_free(struct dirlist *l);
 /* The listings open directories hold: a listing is put on the set when its directory is
  * opened and freed when it is released; freeing the set frees those never released. */

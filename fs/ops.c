@@ -166,7 +166,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         if (r == 0 && n.kind == NODE_ROOT)
                 r = dirlist_root(&l);
         else if (r == 0 && n.kind == NODE_PID)
-                r = access_check(&c, &t) ?: dirlist_pid(&t, &l);
+                r = access_check(&c, &t) ?: dirlist_pid(daemon_of(req), &c, &t, &l);
         else if (r == 0)
                 r = -ENOTDIR;
         if (r < 0) {

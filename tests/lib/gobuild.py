@@ -1,6 +1,7 @@
 """Builds the Go examples with every Go toolchain Debian installed (golang-1.X-go puts
 each in /usr/lib/go-1.X), offline, into the build tree, once per source change."""
 
+import fcntl
 import glob
 import os
 import re
@@ -41,19 +42,32 @@ def build(example, version, go, variant="default"):
     root = os.path.join(harness.BUILD, "go-examples")
     out = os.path.join(root, "%s-%s-%s" % (example, version, variant))
     srcs = [os.path.join(src, f) for f in os.listdir(src)]
-    if os.path.exists(out) and all(os.path.getmtime(out) > os.path.getmtime(s)
-                                   for s in srcs):
-        return out
     os.makedirs(root, exist_ok=True)
+    # tests run in parallel and want the same binaries: one builds, the others wait
+    with open(out + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(out) and all(os.path.getmtime(out) > os.path.getmtime(s)
+                                       for s in srcs):
+            return out
+        return _build(src, out, version, go, flags, env_extra, root, example, variant)
+
+
+def _build(src, out, version, go, flags, env_extra, root, example, variant):
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     env.update({"GO111MODULE": "off", "GOFLAGS": "", "GOPROXY": "off",
-                "GOTOOLCHAIN": "local", "GOCACHE": os.path.join(root, "cache-" + version),
+                "GOTOOLCHAIN": "local",
+                # shared by the plain and the sanitizer build trees: the standard
+                # library is compiled once per toolchain, not once per tree
+                "GOCACHE": os.path.join(os.environ.get("XDG_CACHE_HOME") or
+                                        os.path.join(os.path.expanduser("~"), ".cache"),
+                                        "memprof-go-" + version),
                 "GOPATH": os.path.join(root, "gopath"), "HOME": root, "CGO_ENABLED": "1"})
     env.update(env_extra)
-    r = subprocess.run([go, "build", "-o", out] + flags + ["."], cwd=src, env=env,
+    r = subprocess.run([go, "build", "-o", out + ".new"] + flags + ["."], cwd=src, env=env,
                        capture_output=True, text=True, timeout=900)
     if r.returncode != 0:
         harness.fail("go %s build %s (%s) failed: %s" % (version, example, variant,
                                                         r.stderr))
+    os.rename(out + ".new", out)
     return out
