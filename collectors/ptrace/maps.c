@@ -22,6 +22,10 @@ static int add_range(const struct maps_entry *e, void *userdata)
         t->ranges[t->n++] = (struct map_range){
                 .start = e->start,
                 .end = e->end,
+                .offset = e->offset,
+                .inode = e->inode,
+                .dev_major = e->dev_major,
+                .dev_minor = e->dev_minor,
                 .readable = e->readable,
                 .writable = e->writable,
                 .executable = e->executable,

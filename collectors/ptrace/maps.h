@@ -8,6 +8,8 @@
 
 struct map_range {
         uint64_t start, end;
+        uint64_t offset, inode; /* inode 0: anonymous memory ([stack], [heap], ...) */
+        unsigned dev_major, dev_minor;
         bool readable, writable, executable;
 };
 
