@@ -112,8 +112,12 @@ static uint64_t find_hop(const struct stack_copy *c, uint64_t bp, const struct m
                 }
                 if (c->map_end && next >= c->map_start && next < c->map_end)
                         return 0; /* backwards within the stack: not a frame chain */
+                /* only to anonymous memory: a stack is never file-backed, while a
+                 * register that is no frame pointer may well lead into a binary's .data,
+                 * whose live reads (a personality pointer) the copy would then hide */
                 m = map_table_find(maps, next);
-                return m && m->writable && m->readable && !(next & 7) ? next : 0;
+                return m && m->writable && m->readable && m->inode == 0 && !(next & 7) ? next
+                                                                                       : 0;
         }
         return 0;
 }

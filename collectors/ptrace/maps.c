@@ -1,6 +1,7 @@
 /* The target's address ranges with their permissions, from /proc/PID/maps. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "memprof/array.h"
 #include "maps.h"
@@ -8,6 +9,20 @@
 
 /* A process has at most vm.max_map_count (65530 by default) mappings; allow some slack. */
 #define MAPS_MAX_RANGES 262144
+
+/* The shim by its file name, as heap_segment.c knows its segments: a program that names
+ * a library of its own so only hides that library's frames from its own stacks. */
+static bool is_shim(const struct maps_entry *e)
+{
+        static const char name[] = "libmemprof.so";
+        const char *base = e->path;
+
+        for (size_t i = 0; i < e->path_len; i++)
+                if (e->path[i] == '/')
+                        base = e->path + i + 1;
+        return (size_t)(e->path + e->path_len - base) >= sizeof(name) - 1 &&
+               memcmp(base, name, sizeof(name) - 1) == 0;
+}
 
 static int add_range(const struct maps_entry *e, void *userdata)
 {
@@ -22,9 +37,14 @@ static int add_range(const struct maps_entry *e, void *userdata)
         t->ranges[t->n++] = (struct map_range){
                 .start = e->start,
                 .end = e->end,
+                .offset = e->offset,
+                .inode = e->inode,
+                .dev_major = e->dev_major,
+                .dev_minor = e->dev_minor,
                 .readable = e->readable,
                 .writable = e->writable,
                 .executable = e->executable,
+                .shim = e->executable && is_shim(e),
         };
         return 0;
 }

@@ -36,6 +36,21 @@ static void capture_all(const struct map_table *maps, struct stop_set *set)
         }
 }
 
+/* The profiler must not change the stacks it shows: a thread inside the shim (its
+ * malloc, say) is shown from the frame that called into it. */
+static void drop_shim_frames(const struct map_table *maps, struct thread_stack *s)
+{
+        size_t kept = 0;
+
+        for (size_t i = 0; i < s->nframes; i++) {
+                const struct map_range *m = map_table_find(maps, s->pcs[i]);
+
+                if (!m || !m->shim)
+                        s->pcs[kept++] = s->pcs[i];
+        }
+        s->nframes = kept;
+}
+
 static int unwind_all(pid_t live, const struct map_table *maps, const struct stop_set *set,
                       struct thread_stack *out)
 {
@@ -54,9 +69,11 @@ static int unwind_all(pid_t live, const struct map_table *maps, const struct sto
                 s->state = t->stat.state;
                 s->error = t->error;
                 memcpy(s->wchan, t->wchan, sizeof(s->wchan));
-                if (t->error == 0 && t->have_regs)
+                if (t->error == 0 && t->have_regs) {
                         s->error = unwinder_unwind(u, t, s->pcs, THREAD_MAX_FRAMES,
                                                    &s->nframes);
+                        drop_shim_frames(maps, s);
+                }
         }
         unwinder_free(u);
         return 0;

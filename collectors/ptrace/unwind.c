@@ -1,8 +1,11 @@
-/* libunwind over a copy: registers and stack come from the capture, taken while the thread
- * was stopped; everything else it reads (.eh_frame, .eh_frame_hdr, code) is read-only
- * mapped file data, so reading it live after the resume is sound.  Unwind tables are found
- * by libunwind-ptrace's _UPT_find_proc_info, which works from /proc/PID/maps and the ELF
- * files, never from the stopped thread.  Where tables are missing (Go), frame pointers. */
+/* Unwinding a copy: registers and stack come from the capture, taken while the thread
+ * was stopped.  First with the .eh_frame rules of ehframe.c over tables kept per binary
+ * (ehcache.c): CFA, return address and RBP, which is all that ordinary compiled code
+ * needs.  A thread with a frame those rules cannot do (a signal frame, a DWARF
+ * expression, code without tables) is walked again by libunwind, whose reads of
+ * .eh_frame and code are read-only mapped file data, sound to read live after the
+ * resume; its tables come from libunwind-ptrace's _UPT_find_proc_info, which maps the
+ * ELF files per lookup.  Where tables are missing (Go), frame pointers. */
 #include <errno.h>
 #include <libunwind-ptrace.h>
 #include <stdbool.h>
@@ -10,6 +13,8 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "ehcache.h"
+#include "ehframe.h"
 #include "unwind.h"
 
 #define CACHE_LINES 16
@@ -21,10 +26,18 @@ struct cache_line {
         uint8_t data[CACHE_LINE];
 };
 
+/* A mapping's tables, looked up at most once per collection. */
+struct map_tables {
+        struct eh_tables *tables; /* NULL: none (looked up if !looked) */
+        uint64_t bias;
+        bool looked;
+};
+
 struct unwinder {
         pid_t pid;
         const struct map_table *maps;
-        unw_addr_space_t as;
+        struct map_tables *per_map; /* parallel to maps->ranges */
+        unw_addr_space_t as;        /* libunwind's, made at its first use */
         void *upt;
         const struct thread_capture *cur;
         struct cache_line cache[CACHE_LINES];
@@ -176,26 +189,93 @@ int unwinder_new(pid_t pid, const struct map_table *maps, struct unwinder **ret)
                 return -ENOMEM;
         u->pid = pid;
         u->maps = maps;
-        u->as = unw_create_addr_space(&accessors, 0);
-        u->upt = _UPT_create(pid);
-        if (!u->as || !u->upt) {
-                unwinder_free(u);
+        u->per_map = calloc(maps->n ? maps->n : 1, sizeof(*u->per_map));
+        if (!u->per_map) {
+                free(u);
                 return -ENOMEM;
         }
-        unw_set_caching_policy(u->as, UNW_CACHE_GLOBAL);
         *ret = u;
         return 0;
+}
+
+/* libunwind, for the threads the rules cannot do: made once per collection. */
+static int libunwind_ready(struct unwinder *u)
+{
+        if (u->as && u->upt)
+                return 0;
+        if (!u->as)
+                u->as = unw_create_addr_space(&accessors, 0);
+        if (u->as && !u->upt) {
+                unw_set_caching_policy(u->as, UNW_CACHE_GLOBAL);
+                u->upt = _UPT_create(u->pid);
+        }
+        return u->as && u->upt ? 0 : -ENOMEM;
 }
 
 void unwinder_free(struct unwinder *u)
 {
         if (!u)
                 return;
+        for (size_t i = 0; i < u->maps->n; i++)
+                eh_tables_put(u->per_map[i].tables);
+        free(u->per_map);
         if (u->as)
                 unw_destroy_addr_space(u->as);
         if (u->upt)
                 _UPT_destroy(u->upt);
         free(u);
+}
+
+/* The rule for the code at pc, R_UNSUPPORTED where the mapping has no tables of ours. */
+static uint64_t rule_at(struct unwinder *u, uint64_t pc)
+{
+        const struct map_range *m = map_table_find(u->maps, pc);
+        struct map_tables *mt;
+
+        if (!m || !m->executable || m->inode == 0)
+                return R_UNSUPPORTED;
+        mt = &u->per_map[m - u->maps->ranges];
+        if (!mt->looked) {
+                mt->looked = true;
+                if (eh_tables_get(u->pid, m, &mt->tables, &mt->bias) < 0)
+                        mt->tables = NULL;
+        }
+        return mt->tables ? eh_tables_rule(mt->tables, pc - mt->bias) : R_UNSUPPORTED;
+}
+
+/* The walk with .eh_frame rules alone.  0 when it ended cleanly (an outermost frame, a
+ * zero return address, max frames); -ENOTSUP when some frame needs libunwind. */
+static int rules_walk(struct unwinder *u, const struct thread_capture *t, uint64_t *pcs,
+                      size_t max, size_t *ret_n)
+{
+        uint64_t pc = t->regs.rip, sp = t->regs.rsp, bp = t->regs.rbp;
+        size_t n = 0;
+
+        pcs[n++] = pc;
+        while (n < max) {
+                /* a return address may be just past a call that does not return: the
+                 * call itself is what belongs to the caller's frame */
+                uint64_t rule = rule_at(u, n == 1 ? pc : pc - 1), cfa, ra;
+
+                if (rule & R_UNSUPPORTED)
+                        return -ENOTSUP;
+                if (rule & R_OUTERMOST)
+                        break;
+                cfa = (rule & R_CFA_RBP ? bp : sp) +
+                      (uint64_t)(int64_t)(int32_t)(rule >> R_CFA_SHIFT);
+                if (cfa <= sp || read_word(u, cfa - 8, &ra) < 0)
+                        return -ENOTSUP;
+                if (rule & R_RBP_SAVED &&
+                    read_word(u, cfa + (uint64_t)(int64_t)(int16_t)(rule >> R_RBP_SHIFT), &bp) < 0)
+                        return -ENOTSUP;
+                if (ra == 0)
+                        break;
+                pcs[n++] = ra;
+                pc = ra;
+                sp = cfa;
+        }
+        *ret_n = n;
+        return 0;
 }
 
 static int copy_index(const struct thread_capture *t, uint64_t addr)
@@ -271,6 +351,17 @@ int unwinder_unwind(struct unwinder *u, const struct thread_capture *t, uint64_t
                 return -EINVAL;
         current = u;
         u->cur = t;
+        if (rules_walk(u, t, pcs, max, ret_n) == 0) {
+                u->cur = NULL;
+                current = NULL;
+                return 0;
+        }
+        r = libunwind_ready(u);
+        if (r < 0) {
+                u->cur = NULL;
+                current = NULL;
+                return r;
+        }
         pcs[n++] = t->regs.rip;
         r = unw_init_remote(&c, u->as, u);
         if (r == 0) {
