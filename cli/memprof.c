@@ -8,12 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SHIM_NAME "libmemprof.so"
+#include "cli.h"
 
 static void usage(FILE *f)
 {
         fprintf(f,
                 "usage: memprof run [--rate N] [--] CMD [ARGS...]\n"
+                "       memprof attach [--rate N] PID\n"
+                "       memprof detach PID\n"
                 "       memprof version\n"
                 "       memprof --help\n"
                 "\n"
@@ -22,12 +24,14 @@ static void usage(FILE *f)
                 "         CMD's output and exit status are its own.\n"
                 "  --rate N  mean bytes between heap samples (MEMPROF_RATE): 1 samples every\n"
                 "            allocation, 0 counts only; default 524288\n"
+                "attach   loads " SHIM_NAME " into the running process PID (dynamically\n"
+                "         linked, glibc 2.34+) and samples its heap from now on, at --rate N\n"
+                "         (default 524288; --rate 0 is detach); PID is stopped for a few ms\n"
+                "detach   stops sampling in PID; what was sampled stays readable\n"
                 "version  prints the version\n");
 }
 
-/* The shim beside this binary in a build tree, else where `meson install` put it.
- * ret has PATH_MAX bytes. */
-static int find_shim(char *ret)
+int find_shim(char *ret)
 {
         static const char *const relative[] = {
                 "/../collectors/shim/" SHIM_NAME,
@@ -158,6 +162,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(cmd, "run") == 0)
                 return cmd_run(argc - 1, argv + 1);
+        if (strcmp(cmd, "attach") == 0)
+                return cmd_attach_native(argc - 1, argv + 1);
+        if (strcmp(cmd, "detach") == 0)
+                return cmd_detach_native(argc - 1, argv + 1);
         fprintf(stderr, "memprof: unknown command '%s' (see memprof --help)\n", cmd);
         return 2;
 }
