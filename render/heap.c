@@ -44,7 +44,9 @@ static int add_header(struct profile *p, const struct heap_snapshot *h, bool all
 
         format_time(h->start_time_ns, since, sizeof(since));
         snprintf(comment, sizeof(comment), "memprof: sampling rate %" PRIu64
-                 " bytes (MEMPROF_RATE), sampled since %s", h->rate, since);
+                 " bytes (MEMPROF_RATE), sampled since %s%s%s", h->rate,
+                 h->attached ? "attach at " : "", since,
+                 h->detached ? ", stopped by memprof detach" : "");
         r = profile_add_comment(p, comment);
         if (r < 0 || h->lost_samples == 0)
                 return r;
@@ -226,8 +228,10 @@ int render_heap_text(const struct heap_snapshot *heap, struct sym_process *sp, c
         }
         format_time(heap->start_time_ns, since, sizeof(since));
         fprintf(f, "# memprof heap profile: live and allocated bytes by call stack\n");
-        fprintf(f, "# sampling rate %" PRIu64 " bytes, sampled since %s; %s\n", heap->rate,
-                since, heap->rate > 1 ? "values are unbiased estimates" : "values are exact");
+        fprintf(f, "# sampling rate %" PRIu64 " bytes, sampled since %s%s%s; %s\n", heap->rate,
+                heap->attached ? "attach at " : "", since,
+                heap->detached ? " (stopped by memprof detach)" : "",
+                heap->rate > 1 ? "values are unbiased estimates" : "values are exact");
         fprintf(f, "# lost samples %" PRIu64 "\n", heap->lost_samples);
         fprintf(f, "total: %" PRId64 " objects, %" PRId64 " bytes in use; %" PRId64
                 " objects, %" PRId64 " bytes allocated\n",
