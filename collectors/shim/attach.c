@@ -80,3 +80,44 @@ __attribute__((visibility("default"))) int memprof_detach(void)
         __atomic_or_fetch(&mp.hdr->flags, MP_SEG_F_DETACHED, __ATOMIC_RELEASE);
         return 0;
 }
+
+/*
+ * Attached at a sparse rate, a sampled object is a page-aligned block of the
+ * allocator's own (see above).  Freed back to it, that block would be the next one a
+ * malloc of its size class gets, and a hot malloc/free loop would then send every free
+ * of it to the slow path (callgrind: 120 instructions a pair instead of 12).  So freed
+ * sampled blocks below the mmap threshold are kept here, for the next samples to reuse
+ * (a block at most twice the request and a page); beyond CACHE_MAX, or mmap'd ones,
+ * go back to the allocator.  Under mp_lock.
+ */
+#define CACHE_MAX 256
+#define CACHE_BLOCK_MAX (128u * 1024)
+
+static struct cached {
+        void *p;
+        size_t usable;
+} cache[CACHE_MAX];
+static uint32_t ncache;
+
+bool mp_late_cache_put(void *p)
+{
+        if (ncache >= CACHE_MAX || (mp.glibc && (((const size_t *)p)[-1] & 2)))
+                return false;
+        size_t usable = mp_real.malloc_usable_size(p);
+        if (usable > CACHE_BLOCK_MAX)
+                return false;
+        cache[ncache++] = (struct cached){ p, usable };
+        return true;
+}
+
+void *mp_late_cache_get(size_t size)
+{
+        for (uint32_t i = 0; i < ncache; i++) {
+                if (cache[i].usable < size || cache[i].usable > 2 * size + MP_SPARSE_ALIGN)
+                        continue;
+                void *p = cache[i].p;
+                cache[i] = cache[--ncache];
+                return p;
+        }
+        return NULL;
+}

@@ -227,6 +227,8 @@ int mp_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void
 /* attach.c, got.c: a shim loaded by `memprof attach` */
 MP_HIDDEN bool mp_loaded_late(void);
 MP_HIDDEN int mp_got_patch(unsigned *ret_patched);
+MP_HIDDEN bool mp_late_cache_put(void *p);
+MP_HIDDEN void *mp_late_cache_get(size_t size);
 
 /* mallinfo.c */
 MP_HIDDEN void mp_mallinfo_maybe_refresh(void);

@@ -181,9 +181,19 @@ static void *sample_block(size_t total, size_t align, bool zero, bool sparse, si
  * below a pointer the shim has just allocated). */
 static void *sample_block_late(size_t size, size_t align, bool zero, bool sparse)
 {
+        void *p = NULL;
+        if (sparse && align <= MP_SPARSE_ALIGN) {
+                mp_lock_take();
+                p = mp_late_cache_get(size);
+                mp_lock_release();
+                if (p) {
+                        if (zero)
+                                memset(p, 0, size);
+                        return p;
+                }
+        }
         if (sparse && align < MP_SPARSE_ALIGN)
                 align = MP_SPARSE_ALIGN;
-        void *p = NULL;
         if (!align)
                 return zero ? mp_real.calloc(1, size) : mp_real.malloc(size);
         int e = mp_real.posix_memalign(&p, align, size);
@@ -395,6 +405,7 @@ void mp_free_sampled_obj(void *p)
                 live = h->live;
         }
         int saved = errno;
+        bool kept = false;
         mp_tls_guard++; /* a handler's malloc must not wait for the lock we hold */
         mp_lock_take();
         if (sparse) {
@@ -406,12 +417,15 @@ void mp_free_sampled_obj(void *p)
                 if (sparse || (!mp.glibc && ((uintptr_t)p & 0xff0) == 0))
                         mp_addr_del((uintptr_t)p); /* before the release clears live[].ptr */
                 (void)mp_table_release(live, p);
+                /* attached and sparse: kept for the next sample (see attach.c) */
+                kept = mp.late && mp_sparse() && mp_late_cache_put(p);
         }
         mp_lock_release();
         mp_tls_guard--;
         mp_count_free();
         errno = saved;
-        mp_real.free((char *)p - offset);
+        if (!kept)
+                mp_real.free((char *)p - offset);
 }
 
 size_t mp_usable(void *p)

@@ -19,7 +19,7 @@ ATTACHES = 20
 PYTHON = "/usr/bin/python3"
 
 SQL = """create table t(a integer primary key, b text);
-with recursive c(x) as (select 1 union all select x + 1 from c where x < 400000)
+with recursive c(x) as (select 1 union all select x + 1 from c where x < 150000)
 insert into t select x, printf('%08d-%s', x, substr('abcdefghij', 1 + x % 10)) from c;
 select count(*), sum(length(b)), max(b) from t;
 create index tb on t(b);
@@ -29,7 +29,7 @@ select count(*) from t where b like '0001%';
 PY = """
 import hashlib
 d = {}
-for i in range(300000):
+for i in range(120000):
     d[str(i)] = [i] * (i % 7)
 s = sum(len(v) for v in d.values())
 h = hashlib.sha256(repr(sorted(d)[:1000]).encode()).hexdigest()
@@ -44,8 +44,8 @@ def run_attached(argv, stdin_text, rate, delay, env=None):
     p.stdin.write(stdin_text)
     p.stdin.close()
     time.sleep(delay)
-    if p.poll() is None:
-        attach(p.pid, rate)
+    harness.check(p.poll() is None, "%s finished before the attach" % argv[0])
+    attach(p.pid, rate)
     out = p.stdout.read()
     err = p.stderr.read()
     p.wait(120)
