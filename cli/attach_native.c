@@ -112,12 +112,11 @@ struct remote_err {
 
 /* In the borrowed thread: dlopen(path, flags), dlsym(handle, entry), entry(arg).
  * The thread's errno is kept. */
-static int load_and_call(struct inject_session *s, const struct inject_target *t,
-                         const char *path, int flags, const char *entry, int nargs,
-                         uint64_t arg, int64_t *ret_result, struct remote_err *err)
+static int load_and_call(struct inject_session *s, const struct inject_target *t, const char *path,
+                         int flags, const char *entry, int nargs, uint64_t arg, int64_t *ret_result,
+                         struct remote_err *err)
 {
-        uint64_t errno_addr = 0, errno_word = 0, path_addr, entry_addr, handle = 0, fn = 0,
-                 v = 0;
+        uint64_t errno_addr = 0, errno_word = 0, path_addr, entry_addr, handle = 0, fn = 0, v = 0;
         size_t plen = strlen(path) + 1, off = (plen + 7) & ~(size_t)7;
         int r;
 
@@ -134,7 +133,7 @@ static int load_and_call(struct inject_session *s, const struct inject_target *t
         if (r < 0)
                 goto out;
         err->step = "dlopen";
-        r = inject_call(s, t->dlopen, (uint64_t[]){ path_addr, (uint64_t)flags }, 2, &handle);
+        r = inject_call(s, t->dlopen, (uint64_t[]){path_addr, (uint64_t)flags}, 2, &handle);
         if (r == 0 && handle == 0) {
                 uint64_t msg = 0;
                 if (inject_call(s, t->dlerror, NULL, 0, &msg) == 0 && msg)
@@ -144,7 +143,7 @@ static int load_and_call(struct inject_session *s, const struct inject_target *t
         if (r < 0)
                 goto out;
         err->step = "dlsym";
-        r = inject_call(s, t->dlsym, (uint64_t[]){ handle, entry_addr }, 2, &fn);
+        r = inject_call(s, t->dlsym, (uint64_t[]){handle, entry_addr}, 2, &fn);
         if (r == 0 && fn == 0)
                 r = -ENOENT;
         if (r < 0)
@@ -165,11 +164,14 @@ static void report_failure(const char *verb, pid_t pid, int r, const struct remo
         if (r == -EBUSY)
                 fprintf(stderr, "memprof %s: process %d is already traced\n", verb, (int)pid);
         else if (r == -EPERM)
-                fprintf(stderr, "memprof %s: not permitted to trace process %d "
-                                "(kernel.yama.ptrace_scope, or not yours)\n", verb, (int)pid);
+                fprintf(stderr,
+                        "memprof %s: not permitted to trace process %d "
+                        "(kernel.yama.ptrace_scope, or not yours)\n",
+                        verb, (int)pid);
         else if (r == -EAGAIN)
-                fprintf(stderr, "memprof %s: no thread of process %d was found outside "
-                                "the allocator and the loader in time: nothing done\n",
+                fprintf(stderr,
+                        "memprof %s: no thread of process %d was found outside "
+                        "the allocator and the loader in time: nothing done\n",
                         verb, (int)pid);
         else
                 fprintf(stderr, "memprof %s: process %d: %s failed: %s%s%s\n", verb, (int)pid,
@@ -190,8 +192,10 @@ static int parse_args(const char *verb, int argc, char **argv, bool rate_ok, pid
                         errno = 0;
                         unsigned long long x = strtoull(v, &end, 10);
                         if (errno || !*v || *end || *v < '0' || *v > '9' || x > INT64_MAX) {
-                                fprintf(stderr, "memprof %s: --rate wants a number of bytes "
-                                                "(0 or more), not '%s'\n", verb, v);
+                                fprintf(stderr,
+                                        "memprof %s: --rate wants a number of bytes "
+                                        "(0 or more), not '%s'\n",
+                                        verb, v);
                                 return -EINVAL;
                         }
                         *rate = x;
@@ -199,8 +203,10 @@ static int parse_args(const char *verb, int argc, char **argv, bool rate_ok, pid
                 } else if (!have_pid && parse_pid(a, pid) == 0) {
                         have_pid = true;
                 } else {
-                        fprintf(stderr, "memprof %s: unexpected argument '%s' (see memprof "
-                                        "--help)\n", verb, a);
+                        fprintf(stderr,
+                                "memprof %s: unexpected argument '%s' (see memprof "
+                                "--help)\n",
+                                verb, a);
                         return -EINVAL;
                 }
         }
@@ -216,7 +222,7 @@ int cmd_detach_native(int argc, char **argv)
         struct inject_target t;
         struct inject_session s;
         enum inject_refusal why;
-        struct remote_err err = { 0 };
+        struct remote_err err = {0};
         pid_t pid;
         uint64_t rate = 0;
         bool given = false;
@@ -231,8 +237,10 @@ int cmd_detach_native(int argc, char **argv)
                 return 1;
         }
         if (why == INJ_OK) {
-                fprintf(stderr, "memprof detach: process %d (%s) does not carry the shim: "
-                                "nothing to detach\n", (int)pid, t.comm);
+                fprintf(stderr,
+                        "memprof detach: process %d (%s) does not carry the shim: "
+                        "nothing to detach\n",
+                        (int)pid, t.comm);
                 return 1;
         }
         if (why != INJ_HAS_SHIM)
@@ -254,7 +262,8 @@ int cmd_detach_native(int argc, char **argv)
         }
         if (result == 1)
                 printf("memprof: process %d (%s) was not sampling: nothing to do (thread %d "
-                       "stopped for %.3f ms)\n", (int)pid, t.comm, (int)s.tid, stopped / 1e6);
+                       "stopped for %.3f ms)\n",
+                       (int)pid, t.comm, (int)s.tid, stopped / 1e6);
         else
                 printf("memprof: process %d (%s): sampling stopped, what was sampled stays "
                        "readable (thread %d stopped for %.3f ms)\n",
@@ -267,7 +276,7 @@ int cmd_attach_native(int argc, char **argv)
         struct inject_target t;
         struct inject_session s;
         enum inject_refusal why;
-        struct remote_err err = { 0 };
+        struct remote_err err = {0};
         char shim[PATH_MAX];
         pid_t pid;
         uint64_t rate = DEFAULT_RATE;
@@ -278,10 +287,10 @@ int cmd_attach_native(int argc, char **argv)
         if (parse_args("attach", argc, argv, true, &pid, &rate, &given) < 0)
                 return 2;
         if (given && rate == 0) /* attach --rate 0: the same as detach */
-                return cmd_detach_native(2, (char *[]){ "detach", argv[argc - 1], NULL });
+                return cmd_detach_native(2, (char *[]){"detach", argv[argc - 1], NULL});
         if (find_shim(shim) < 0) {
-                fprintf(stderr, "memprof: " SHIM_NAME " not found next to this program nor in "
-                                MEMPROF_SHIMDIR "\n");
+                fprintf(stderr, "memprof: " SHIM_NAME
+                                " not found next to this program nor in " MEMPROF_SHIMDIR "\n");
                 return 1;
         }
         r = inject_inspect(pid, SHIM_NAME, &t, &why);
@@ -293,9 +302,11 @@ int cmd_attach_native(int argc, char **argv)
                 return refuse("attach", pid, &t, why);
         r = shim_visible(pid, shim);
         if (r < 0) {
-                fprintf(stderr, "memprof attach: process %d (%s) does not see %s as this "
-                                "program does (another root or mount namespace): not "
-                                "attached\n", (int)pid, t.comm, shim);
+                fprintf(stderr,
+                        "memprof attach: process %d (%s) does not see %s as this "
+                        "program does (another root or mount namespace): not "
+                        "attached\n",
+                        (int)pid, t.comm, shim);
                 return 1;
         }
         r = inject_begin(&t, now_ns() + ATTACH_TIMEOUT_NS, &s);
@@ -310,18 +321,21 @@ int cmd_attach_native(int argc, char **argv)
                 return 1;
         }
         if (result < 0) {
-                fprintf(stderr, "memprof attach: process %d (%s): the shim could not start: "
-                                "%s; the process runs on unprofiled\n",
+                fprintf(stderr,
+                        "memprof attach: process %d (%s): the shim could not start: "
+                        "%s; the process runs on unprofiled\n",
                         (int)pid, t.comm, strerror((int)-result));
                 return 1;
         }
         if (result == 1) {
-                fprintf(stderr, "memprof attach: process %d (%s) already carries the shim: "
-                                "nothing to do\n", (int)pid, t.comm);
+                fprintf(stderr,
+                        "memprof attach: process %d (%s) already carries the shim: "
+                        "nothing to do\n",
+                        (int)pid, t.comm);
                 return 1;
         }
         printf("memprof: attached to process %d (%s) at rate %llu: thread %d stopped for "
-               "%.3f ms\n", (int)pid, t.comm, (unsigned long long)rate, (int)s.tid,
-               stopped / 1e6);
+               "%.3f ms\n",
+               (int)pid, t.comm, (unsigned long long)rate, (int)s.tid, stopped / 1e6);
         return 0;
 }

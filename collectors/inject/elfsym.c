@@ -47,7 +47,7 @@ static int file_read(const char *path, struct file *ret)
                         break;
                 got += (size_t)n;
         }
-        *ret = (struct file){ buf, got };
+        *ret = (struct file){buf, got};
 out:
         close(fd);
         return r;
@@ -116,8 +116,7 @@ int elf_dynsym_find(const char *path, const char *name, uint64_t *ret_value)
         const Elf64_Shdr *versym = e ? section(&f, e, SHT_GNU_versym) : NULL;
         const Elf64_Shdr *sh = dynsym ? (const Elf64_Shdr *)(f.data + e->e_shoff) : NULL;
         r = -ENOEXEC;
-        if (!dynsym || dynsym->sh_link >= e->e_shnum ||
-            dynsym->sh_entsize != sizeof(Elf64_Sym))
+        if (!dynsym || dynsym->sh_link >= e->e_shnum || dynsym->sh_entsize != sizeof(Elf64_Sym))
                 goto out;
         const Elf64_Shdr *strs = &sh[dynsym->sh_link];
         if (!in_file(&f, strs->sh_offset, strs->sh_size))
@@ -126,9 +125,9 @@ int elf_dynsym_find(const char *path, const char *name, uint64_t *ret_value)
         size_t n = dynsym->sh_size / sizeof(Elf64_Sym);
         const char *str = (const char *)(f.data + strs->sh_offset);
         size_t len = strlen(name);
-        const uint16_t *ver = versym && versym->sh_size / 2 >= n ?
-                                      (const uint16_t *)(f.data + versym->sh_offset) :
-                                      NULL;
+        const uint16_t *ver = versym && versym->sh_size / 2 >= n
+                                  ? (const uint16_t *)(f.data + versym->sh_offset)
+                                  : NULL;
         uint64_t found = 0;
         bool found_default = false;
 

@@ -13,13 +13,13 @@
 /* Why a process is not attached to; INJ_OK when nothing stands against it. */
 enum inject_refusal {
         INJ_OK,
-        INJ_GONE,       /* no such process */
-        INJ_PERM,       /* we may not ptrace it (its /proc files are closed to us) */
-        INJ_STATIC,     /* no dynamic loader: statically linked */
-        INJ_TRACED,     /* someone ptraces it already (ret->tracer) */
-        INJ_SECCOMP,    /* a seccomp filter (or strict mode) */
-        INJ_NO_LIBC,    /* no glibc mapped, or one without dlopen/dlsym/dlerror (< 2.34) */
-        INJ_HAS_SHIM,   /* libmemprof.so is mapped already */
+        INJ_GONE,     /* no such process */
+        INJ_PERM,     /* we may not ptrace it (its /proc files are closed to us) */
+        INJ_STATIC,   /* no dynamic loader: statically linked */
+        INJ_TRACED,   /* someone ptraces it already (ret->tracer) */
+        INJ_SECCOMP,  /* a seccomp filter (or strict mode) */
+        INJ_NO_LIBC,  /* no glibc mapped, or one without dlopen/dlsym/dlerror (< 2.34) */
+        INJ_HAS_SHIM, /* libmemprof.so is mapped already */
 };
 
 /* What inject_inspect learned: where the functions are in the target. */
@@ -55,8 +55,8 @@ struct inject_session {
         struct user_regs_struct saved; /* as it was stopped, restored at the end */
         uint8_t xstate[16384];         /* FPU/SSE/AVX state, likewise */
         size_t xstate_len;
-        uint64_t scratch; /* stack memory below the red zone, for strings */
-        uint64_t sp;      /* where calls start their stack frames */
+        uint64_t scratch;        /* stack memory below the red zone, for strings */
+        uint64_t sp;             /* where calls start their stack frames */
         int64_t stop_ns, end_ns; /* CLOCK_MONOTONIC: interrupted, let go */
         int64_t deadline_ns;
         bool in_syscall; /* stopped inside a system call that is restarted at the end */
@@ -73,8 +73,7 @@ struct inject_session {
  * wait is bounded by deadline_ns (CLOCK_MONOTONIC).  -EBUSY: traced by someone else;
  * -EPERM: not allowed; -EAGAIN: no thread was found in a safe place in time.
  */
-int inject_begin(const struct inject_target *t, int64_t deadline_ns,
-                 struct inject_session *ret);
+int inject_begin(const struct inject_target *t, int64_t deadline_ns, struct inject_session *ret);
 /* Calls fn(args...) (up to 6 integer arguments) in the borrowed thread; *ret_value is
  * its rax.  -ETIMEDOUT past the deadline; -EFAULT if it faulted elsewhere; -ESRCH if the
  * process died. */

@@ -109,8 +109,8 @@ int inject_inspect(pid_t pid, const char *shim_name, struct inject_target *ret,
                    enum inject_refusal *ret_why)
 {
         struct proc_status st;
-        struct scan s = { .shim_name = shim_name };
-        struct inject_target t = { .pid = pid };
+        struct scan s = {.shim_name = shim_name};
+        struct inject_target t = {.pid = pid};
         char path[PATH_MAX + 64];
         bool interp = false;
         int mode = 0, r;
@@ -161,8 +161,7 @@ int inject_inspect(pid_t pid, const char *shim_name, struct inject_target *ret,
         if (r < 0)
                 return r;
         uint64_t off[4];
-        static const char *const names[4] = { "dlopen", "dlsym", "dlerror",
-                                              "__errno_location" };
+        static const char *const names[4] = {"dlopen", "dlsym", "dlerror", "__errno_location"};
         r = s.libc_base_found && s.libc_hi ? libc_file(pid, &s, path, sizeof(path)) : -ENOENT;
         for (int i = 0; i < 4 && r == 0; i++)
                 r = elf_dynsym_find(path, names[i], &off[i]);

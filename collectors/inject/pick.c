@@ -39,13 +39,26 @@
 static bool safe_syscall(long nr, uint64_t arg2)
 {
         switch (nr) {
-        case SYS_read: case SYS_readv: case SYS_pread64: case SYS_preadv:
-        case SYS_write: case SYS_writev:
-        case SYS_poll: case SYS_ppoll: case SYS_select: case SYS_pselect6:
-        case SYS_pause: case SYS_rt_sigsuspend:
-        case SYS_nanosleep: case SYS_clock_nanosleep:
-        case SYS_accept: case SYS_accept4: case SYS_recvfrom: case SYS_recvmsg:
-        case SYS_wait4: case SYS_waitid:
+        case SYS_read:
+        case SYS_readv:
+        case SYS_pread64:
+        case SYS_preadv:
+        case SYS_write:
+        case SYS_writev:
+        case SYS_poll:
+        case SYS_ppoll:
+        case SYS_select:
+        case SYS_pselect6:
+        case SYS_pause:
+        case SYS_rt_sigsuspend:
+        case SYS_nanosleep:
+        case SYS_clock_nanosleep:
+        case SYS_accept:
+        case SYS_accept4:
+        case SYS_recvfrom:
+        case SYS_recvmsg:
+        case SYS_wait4:
+        case SYS_waitid:
                 return true;
         case SYS_futex:
                 return (arg2 & 0x7f) == FUTEX_WAIT_BITSET_OP;
@@ -61,20 +74,19 @@ static bool in_range(uint64_t pc, uint64_t lo, uint64_t hi)
 
 /* /proc/PID/task/TID/syscall: "NR ARG1..ARG6 SP PC" asleep in a call, "-1 SP PC"
  * blocked elsewhere, "running".  *ret_nr -2 when running or unknown. */
-static void read_syscall(pid_t pid, pid_t tid, long *ret_nr, uint64_t *ret_arg2,
-                         uint64_t *ret_pc)
+static void read_syscall(pid_t pid, pid_t tid, long *ret_nr, uint64_t *ret_arg2, uint64_t *ret_pc)
 {
         char path[64], *buf = NULL;
         size_t len;
-        unsigned long long a[9] = { 0 };
+        unsigned long long a[9] = {0};
 
         *ret_nr = -2;
         snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
         if (proc_read_file(path, 4096, &buf, &len) < 0)
                 return;
         long nr;
-        int n = sscanf(buf, "%ld %llx %llx %llx %llx %llx %llx %llx %llx", &nr, &a[0], &a[1],
-                       &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]);
+        int n = sscanf(buf, "%ld %llx %llx %llx %llx %llx %llx %llx %llx", &nr, &a[0], &a[1], &a[2],
+                       &a[3], &a[4], &a[5], &a[6], &a[7]);
         free(buf);
         if (n == 9) {
                 *ret_nr = nr;
@@ -140,7 +152,7 @@ static int candidates(const struct inject_target *t, struct cand **ret, size_t *
                         continue;
                 read_syscall(t->pid, tids[i], &nr, &arg2, &pc);
                 bool safe = nr >= 0 && safe_syscall(nr, arg2) && !in_range(pc, t->ld_lo, t->ld_hi);
-                c[k++] = (struct cand){ tids[i], safe ? 1 : 2 };
+                c[k++] = (struct cand){tids[i], safe ? 1 : 2};
         }
         free(tids);
         qsort(c, k, sizeof(*c), cmp_cand);
@@ -177,7 +189,7 @@ static bool borrowable(const struct inject_target *t, struct inject_session *s)
 static int stop_one(const struct inject_target *t, pid_t tid, int64_t deadline,
                     struct inject_session *s)
 {
-        *s = (struct inject_session){ .pid = t->pid, .tid = tid, .deadline_ns = deadline };
+        *s = (struct inject_session){.pid = t->pid, .tid = tid, .deadline_ns = deadline};
         if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)(uintptr_t)PTRACE_O_TRACEEXIT) < 0) {
                 if (errno == ESRCH)
                         return 0;
@@ -218,8 +230,7 @@ static int stop_one(const struct inject_target *t, pid_t tid, int64_t deadline,
         return 1;
 }
 
-int inject_begin(const struct inject_target *t, int64_t deadline_ns,
-                 struct inject_session *ret)
+int inject_begin(const struct inject_target *t, int64_t deadline_ns, struct inject_session *ret)
 {
         struct cand *c = NULL;
         size_t n = 0;
@@ -227,7 +238,7 @@ int inject_begin(const struct inject_target *t, int64_t deadline_ns,
 
         for (int round = 0; inject_now_ns() < deadline_ns; round++) {
                 if (round > 0) {
-                        struct timespec ts = { 0, 1000000 }; /* let them run on */
+                        struct timespec ts = {0, 1000000}; /* let them run on */
                         nanosleep(&ts, NULL);
                 }
                 free(c);

@@ -43,7 +43,7 @@ pid_t inject_wait(pid_t tid, int *status, int64_t deadline)
                 if (now > deadline)
                         return 0;
                 if (now > spin_until) {
-                        struct timespec ts = { 0, 50000 };
+                        struct timespec ts = {0, 50000};
                         nanosleep(&ts, NULL);
                 }
         }
@@ -51,7 +51,7 @@ pid_t inject_wait(pid_t tid, int *status, int64_t deadline)
 
 int inject_save(struct inject_session *s)
 {
-        struct iovec iov = { s->xstate, sizeof(s->xstate) };
+        struct iovec iov = {s->xstate, sizeof(s->xstate)};
 
         if (ptrace(PTRACE_GETREGS, s->tid, NULL, &s->saved) < 0)
                 return -errno;
@@ -137,8 +137,8 @@ int inject_call(struct inject_session *s, uint64_t fn, const uint64_t *args, int
                 uint64_t *ret_value)
 {
         struct user_regs_struct regs = s->saved;
-        unsigned long long *argregs[6] = { &regs.rdi, &regs.rsi, &regs.rdx,
-                                           &regs.rcx, &regs.r8,  &regs.r9 };
+        unsigned long long *argregs[6] = {&regs.rdi, &regs.rsi, &regs.rdx,
+                                          &regs.rcx, &regs.r8,  &regs.r9};
         int r;
 
         if (nargs > 6)
@@ -196,7 +196,7 @@ int inject_call(struct inject_session *s, uint64_t fn, const uint64_t *args, int
 
 uint64_t inject_end(struct inject_session *s)
 {
-        struct iovec iov = { s->xstate, s->xstate_len };
+        struct iovec iov = {s->xstate, s->xstate_len};
         int sig = 0;
 
         (void)ptrace(PTRACE_SETREGSET, s->tid, (void *)NT_X86_XSTATE, &iov);
@@ -204,8 +204,7 @@ uint64_t inject_end(struct inject_session *s)
         /* the first deferred signal with its own siginfo, the others queued again */
         for (int i = 1; i < s->npending; i++)
                 (void)syscall(SYS_tgkill, s->pid, s->tid, s->pending[i]);
-        if (s->npending > 0 &&
-            ptrace(PTRACE_SETSIGINFO, s->tid, NULL, s->pending_info[0]) == 0)
+        if (s->npending > 0 && ptrace(PTRACE_SETSIGINFO, s->tid, NULL, s->pending_info[0]) == 0)
                 sig = s->pending[0];
         (void)ptrace(PTRACE_DETACH, s->tid, NULL, (void *)(uintptr_t)sig);
         s->end_ns = inject_now_ns();

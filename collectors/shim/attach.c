@@ -41,7 +41,7 @@ static int find_order(struct dl_phdr_info *info, size_t size, void *data)
  * malloc is the process's; dlopened into a running process, it comes after. */
 bool mp_loaded_late(void)
 {
-        struct order o = { -1, -1, 0 };
+        struct order o = {-1, -1, 0};
         dl_iterate_phdr(find_order, &o);
         return o.self >= 0 && o.libc >= 0 && o.self > o.libc;
 }
@@ -106,7 +106,7 @@ bool mp_late_cache_put(void *p)
         size_t usable = mp_real.malloc_usable_size(p);
         if (usable > CACHE_BLOCK_MAX)
                 return false;
-        cache[ncache++] = (struct cached){ p, usable };
+        cache[ncache++] = (struct cached){p, usable};
         return true;
 }
 

@@ -23,19 +23,19 @@ struct target {
 
 /* Filled once by mp_got_patch's first call; read under patch_lock only. */
 static struct target targets[] = {
-        { "malloc", (void *)mp_malloc, NULL },
-        { "free", (void *)mp_free, NULL },
-        { "calloc", (void *)mp_calloc, NULL },
-        { "realloc", (void *)mp_realloc, NULL },
-        { "reallocarray", (void *)mp_reallocarray, NULL },
-        { "posix_memalign", (void *)mp_posix_memalign, NULL },
-        { "aligned_alloc", (void *)mp_aligned_alloc, NULL },
-        { "memalign", (void *)mp_memalign, NULL },
-        { "valloc", (void *)mp_valloc, NULL },
-        { "pvalloc", (void *)mp_pvalloc, NULL },
-        { "malloc_usable_size", (void *)mp_malloc_usable_size, NULL },
-        { "pthread_create", (void *)mp_pthread_create, NULL },
-        { "dlopen", (void *)mp_dlopen_hook, NULL },
+    {"malloc", (void *)mp_malloc, NULL},
+    {"free", (void *)mp_free, NULL},
+    {"calloc", (void *)mp_calloc, NULL},
+    {"realloc", (void *)mp_realloc, NULL},
+    {"reallocarray", (void *)mp_reallocarray, NULL},
+    {"posix_memalign", (void *)mp_posix_memalign, NULL},
+    {"aligned_alloc", (void *)mp_aligned_alloc, NULL},
+    {"memalign", (void *)mp_memalign, NULL},
+    {"valloc", (void *)mp_valloc, NULL},
+    {"pvalloc", (void *)mp_pvalloc, NULL},
+    {"malloc_usable_size", (void *)mp_malloc_usable_size, NULL},
+    {"pthread_create", (void *)mp_pthread_create, NULL},
+    {"dlopen", (void *)mp_dlopen_hook, NULL},
 };
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))
 
@@ -43,7 +43,7 @@ static pthread_mutex_t patch_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool targets_ok;
 
 /* dlopen's own entry, for the hook; written once before any GOT points at the hook. */
-void *(*mp_real_dlopen)(const char *, int) MP_HIDDEN;
+void *(*mp_real_dlopen)(const char *, int)MP_HIDDEN;
 
 /*
  * Pages that are mapped without write permission, from /proc/self/maps, read without
@@ -82,7 +82,7 @@ static void ro_line(const char *l)
         uintptr_t hi = parse_hex(&l);
         if (*l++ != ' ' || l[0] != 'r' || l[1] != '-' || nro >= RO_MAX)
                 return;
-        ro[nro++] = (struct ro_range){ lo, hi, PROT_READ | (l[2] == 'x' ? PROT_EXEC : 0) };
+        ro[nro++] = (struct ro_range){lo, hi, PROT_READ | (l[2] == 'x' ? PROT_EXEC : 0)};
 }
 
 static int ro_read(void)
@@ -123,9 +123,9 @@ static const struct ro_range *ro_find(uintptr_t page)
 }
 
 struct object {
-        uintptr_t base, lo, hi;         /* load bias; extent of its PT_LOAD segments */
-        uintptr_t relro_lo, relro_hi;   /* the pages the loader makes read-only */
-        const ElfW(Sym) *symtab;
+        uintptr_t base, lo, hi;       /* load bias; extent of its PT_LOAD segments */
+        uintptr_t relro_lo, relro_hi; /* the pages the loader makes read-only */
+        const ElfW(Sym) * symtab;
         const char *strtab;
         size_t strsz;
         unsigned patched, skipped;
@@ -176,7 +176,7 @@ static uintptr_t dyn_ptr(const struct object *o, uintptr_t v)
         return o->base && v < o->base ? v + o->base : v;
 }
 
-static void patch_relocs(struct object *o, const ElfW(Rela) *r, size_t size)
+static void patch_relocs(struct object *o, const ElfW(Rela) * r, size_t size)
 {
         for (size_t i = 0; i < size / sizeof(*r); i++) {
                 unsigned type = ELF64_R_TYPE(r[i].r_info);
@@ -196,7 +196,7 @@ static int patch_object(struct dl_phdr_info *info, size_t size, void *data)
         unsigned *total = data;
         if (info->dlpi_addr == (uintptr_t)&__ehdr_start)
                 return 0; /* this library: its calls must reach the allocator */
-        struct object o = { .base = info->dlpi_addr, .lo = UINTPTR_MAX };
+        struct object o = {.base = info->dlpi_addr, .lo = UINTPTR_MAX};
         const ElfW(Dyn) *dyn = NULL;
         uintptr_t pagemask = ~(uintptr_t)(mp.page_size - 1);
         for (int i = 0; i < info->dlpi_phnum; i++) {

@@ -53,7 +53,7 @@ static void make_pre(void)
 static void *storm(void *arg)
 {
         unsigned seed = (unsigned)(uintptr_t)arg;
-        void *slots[64] = { 0 };
+        void *slots[64] = {0};
         while (!__atomic_load_n(&stop_storm, __ATOMIC_RELAXED)) {
                 int k = rand_r(&seed) % 64;
                 free(slots[k]);
@@ -79,7 +79,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < threads && i < 16; i++)
                 pthread_create(&th[i], NULL, storm, (void *)(uintptr_t)(i + 1));
         if (strcmp(block, "nanosleep") == 0) {
-                struct timespec t0, t1, req = { 1, 500000000 }, rem = { 0, 0 };
+                struct timespec t0, t1, req = {1, 500000000}, rem = {0, 0};
                 clock_gettime(CLOCK_MONOTONIC, &t0);
                 printf("ready %d\n", (int)getpid());
                 fflush(stdout);
@@ -90,8 +90,8 @@ int main(int argc, char **argv)
                 printf("slept r=%d errno=%d at-least-1500ms=%d\n", r, errno, ms >= 1500);
         } else if (strcmp(block, "accept") == 0) {
                 int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                struct sockaddr_in a = { .sin_family = AF_INET,
-                                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+                struct sockaddr_in a = {.sin_family = AF_INET,
+                                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
                 socklen_t len = sizeof(a);
                 bind(s, (struct sockaddr *)&a, sizeof(a));
                 listen(s, 1);
@@ -137,7 +137,8 @@ int main(int argc, char **argv)
 #ifndef ATTACHEE_STATIC /* the static build only tests the refusal */
                 } else if (strcmp(cmd, "dlopen") == 0) {
                         void *h = dlopen(arg, RTLD_NOW);
-                        void *(*fn)(size_t) = h ? (void *(*)(size_t))dlsym(h, "plugin_alloc") : NULL;
+                        void *(*fn)(size_t) =
+                            h ? (void *(*)(size_t))dlsym(h, "plugin_alloc") : NULL;
                         printf("plugin %s\n", fn && fn(3000) ? "ok" : "failed");
 #endif
                 } else if (strcmp(cmd, "exit") == 0) {

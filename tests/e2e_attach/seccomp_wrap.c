@@ -9,7 +9,7 @@
 int main(int argc, char **argv)
 {
         struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-        struct sock_fprog prog = { .len = 1, .filter = &allow };
+        struct sock_fprog prog = {.len = 1, .filter = &allow};
 
         if (argc < 2 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
             prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
