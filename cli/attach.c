@@ -121,3 +121,24 @@ int cmd_attach(int argc, char **argv)
         go_target_free(t);
         return r < 0 ? 1 : 0;
 }
+
+bool attach_go_wanted(int argc, char **argv)
+{
+        struct go_target *t;
+        pid_t pid = 0;
+
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--rate") == 0) {
+                        i++; /* its value */
+                        continue;
+                }
+                if (argv[i][0] != '-' && parse_pid(argv[i], &pid) == 0)
+                        break;
+        }
+        /* anything that does not open as a Go program is for the native path, which
+         * says why it cannot attach when it cannot */
+        if (pid <= 0 || go_target_open(pid, &t) < 0)
+                return false;
+        go_target_free(t);
+        return true;
+}

@@ -1,5 +1,5 @@
 /* memprof: the command-line front end; `memprof run -- CMD` runs CMD with the shim
- * preloaded, `memprof attach PID` turns a Go program's heap profiling on. */
+ * preloaded, `memprof attach PID` turns heap profiling on in a running program. */
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -11,13 +11,12 @@
 
 #include "cli.h"
 
-#define SHIM_NAME "libmemprof.so"
-
 static void usage(FILE *f)
 {
         fprintf(f,
                 "usage: memprof run [--rate N] [--] CMD [ARGS...]\n"
-                "       memprof attach PID [--rate N]\n"
+                "       memprof attach [--rate N] PID\n"
+                "       memprof detach PID\n"
                 "       memprof version\n"
                 "       memprof --help\n"
                 "\n"
@@ -26,15 +25,16 @@ static void usage(FILE *f)
                 "         CMD's output and exit status are its own.\n"
                 "  --rate N  mean bytes between heap samples (MEMPROF_RATE): 1 samples every\n"
                 "            allocation, 0 counts only; default 524288\n"
-                "attach   turns on a running Go program's own heap profiling (writes its\n"
-                "         runtime.MemProfileRate; needs the right to ptrace PID)\n"
-                "  --rate N  mean bytes between samples; default 524288\n"
+                "attach   turns heap profiling on in the running process PID: for a Go\n"
+                "         program its runtime's own sampler (writes runtime.MemProfileRate);\n"
+                "         otherwise loads " SHIM_NAME " into it (dynamically linked, glibc\n"
+                "         2.34+; PID is stopped for a few ms).  --rate N: mean bytes between\n"
+                "         samples (default 524288; --rate 0 is detach for a native process)\n"
+                "detach   stops sampling in PID; what was sampled stays readable\n"
                 "version  prints the version\n");
 }
 
-/* The shim beside this binary in a build tree, else where `meson install` put it.
- * ret has PATH_MAX bytes. */
-static int find_shim(char *ret)
+int find_shim(char *ret)
 {
         static const char *const relative[] = {
                 "/../collectors/shim/" SHIM_NAME,
@@ -166,7 +166,10 @@ int main(int argc, char **argv)
         if (strcmp(cmd, "run") == 0)
                 return cmd_run(argc - 1, argv + 1);
         if (strcmp(cmd, "attach") == 0)
-                return cmd_attach(argc - 1, argv + 1);
+                return attach_go_wanted(argc - 1, argv + 1) ? cmd_attach(argc - 1, argv + 1)
+                                                           : cmd_attach_native(argc - 1, argv + 1);
+        if (strcmp(cmd, "detach") == 0)
+                return cmd_detach_native(argc - 1, argv + 1);
         fprintf(stderr, "memprof: unknown command '%s' (see memprof --help)\n", cmd);
         return 2;
 }

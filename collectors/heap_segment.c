@@ -230,6 +230,8 @@ static int parse(const uint8_t *buf, size_t len, bool stacks, struct heap_snapsh
         s->pid_in_ns = h.pid;
         s->rate = h.rate;
         s->start_time_ns = h.start_time_ns;
+        s->attached = (h.flags & MP_SEG_F_ATTACHED) != 0;
+        s->detached = (h.flags & MP_SEG_F_DETACHED) != 0;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         s->time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;

@@ -24,6 +24,8 @@ struct heap_snapshot {
         uint64_t rate;
         int64_t start_time_ns;
         int64_t time_ns; /* when the snapshot was taken (CLOCK_REALTIME) */
+        bool attached;   /* loaded by memprof attach: counts start at start_time_ns */
+        bool detached;   /* memprof detach stopped sampling since */
 
         /* exact counters: all thread slots plus retired threads */
         uint64_t mallocs, frees, alloc_bytes;

@@ -48,7 +48,9 @@ static int add_header(struct profile *p, const struct heap_snapshot *h, bool all
                 snprintf(comment, sizeof(comment), "memprof: %s", origin);
         else
                 snprintf(comment, sizeof(comment), "memprof: sampling rate %" PRIu64
-                         " bytes (MEMPROF_RATE), sampled since %s", h->rate, since);
+                         " bytes (MEMPROF_RATE), sampled since %s%s%s", h->rate,
+                         h->attached ? "attach at " : "", since,
+                         h->detached ? ", stopped by memprof detach" : "");
         r = profile_add_comment(p, comment);
         if (r < 0 || h->lost_samples == 0)
                 return r;
@@ -249,8 +251,9 @@ int render_heap_text_from(const struct heap_snapshot *heap, struct sym_process *
                         : heap->rate == 1 ? "values are exact"
                                           : "nothing is sampled");
         else
-                fprintf(f, "# sampling rate %" PRIu64 " bytes, sampled since %s; %s\n",
-                        heap->rate, since,
+                fprintf(f, "# sampling rate %" PRIu64 " bytes, sampled since %s%s%s; %s\n",
+                        heap->rate, heap->attached ? "attach at " : "", since,
+                        heap->detached ? " (stopped by memprof detach)" : "",
                         heap->rate > 1 ? "values are unbiased estimates" : "values are exact");
         fprintf(f, "# lost samples %" PRIu64 "\n", heap->lost_samples);
         fprintf(f, "total: %" PRId64 " objects, %" PRId64 " bytes in use; %" PRId64

@@ -60,6 +60,13 @@ static void shim_section(struct text *t, const struct heap_snapshot *h, unsigned
                 fputs("# HeapAlloc is exact at MEMPROF_RATE=1, an unbiased estimate "
                       "otherwise\n",
                       t->f);
+        if (h->attached)
+                fputs("# counting since memprof attach at SampledSince: Frees include "
+                      "objects allocated before\n",
+                      t->f);
+        if (h->detached)
+                fputs("# sampling stopped by memprof detach: counts go on, samples do not\n",
+                      t->f);
         line(t, "Mallocs", h->mallocs);
         line(t, "Frees", h->frees);
         /* the two counters are read one after the other, so frees may run ahead */

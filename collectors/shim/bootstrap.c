@@ -56,9 +56,11 @@ size_t mp_pool_size(const void *p)
         return ((const struct mp_obj_header *)p - 1)->offset;
 }
 
+/* Preloaded, the allocator is the next definition; attached, it is whatever the process
+ * resolves the name to (the shim, loaded locally, is not among those). */
 static void *next(const char *name)
 {
-        return dlsym(RTLD_NEXT, name);
+        return dlsym(mp.late ? RTLD_DEFAULT : RTLD_NEXT, name);
 }
 
 /* Resolves every function once.  A thread that arrives here while another resolves

@@ -11,6 +11,7 @@
 
 __thread struct mp_thread_slot *mp_tls_slot = &mp_sentinel;
 uint32_t mp_free_mask; /* see shim.h: 0 until initialised, then 0xfff if sparse */
+uint32_t mp_dense_hdr = 1;
 
 static inline uint32_t magic_below(const void *p)
 {
@@ -99,14 +100,15 @@ MP_COLD static void free_slow(void *p)
         }
 }
 
-/* Dense mode (or not yet initialised): the header test that sparse mode spares; only
+/* Dense mode (or not yet initialised): the header test that sparse mode spares (an
+ * attached shim has no headers: its free_slow looks the pointer up instead); only
  * tail calls, so no stack frame.  free(NULL) first: programs do it often (churn on
  * every tenth operation), and it needs nothing. */
 __attribute__((noinline)) static void free_dense(void *p)
 {
         if (!p)
                 return;
-        if (likely(!mp_sparse() && !near_page_start(p) && magic_below(p) != MP_OBJ_MAGIC)) {
+        if (likely(mp_dense_hdr && !near_page_start(p) && magic_below(p) != MP_OBJ_MAGIC)) {
                 mp_tls_slot->frees++;
                 return mp_real.free(p);
         }

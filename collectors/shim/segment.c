@@ -22,11 +22,13 @@ static struct geometry geometry_for(uint64_t rate)
          * tables for a quarter million stacks of ~32 frames and millions of live
          * objects.  Pages are reserved as the tables fill, so room costs nothing until
          * it is used.  The address index holds every live sample in sparse mode (at
-         * most half full), in dense mode only the few near a page start. */
+         * most half full) and when attached, in dense mode only the few near a page
+         * start. */
         if (rate == 0 || rate >= 4096)
                 return (struct geometry){ 1024, 65536, 1u << 20, 1u << 17, 1u << 17,
-                                          mp_sparse() ? 1u << 18 : 1024 };
-        return (struct geometry){ 1024, 1u << 18, 1u << 23, 1u << 20, 1u << 22, 1024 };
+                                          mp_sparse() || mp.late ? 1u << 18 : 1024 };
+        return (struct geometry){ 1024, 1u << 18, 1u << 23, 1u << 20, 1u << 22,
+                                  mp.late ? 1u << 23 : 1024 };
 }
 
 static size_t align_up(size_t x, size_t a)
@@ -201,7 +203,7 @@ static int create_segment(const struct geometry *g)
                 .header_size = sizeof(*h),
                 .seg_size = size,
                 .pid = pid,
-                .flags = mp.glibc ? MP_SEG_F_GLIBC : 0,
+                .flags = (mp.glibc ? MP_SEG_F_GLIBC : 0) | (mp.late ? MP_SEG_F_ATTACHED : 0),
                 .rate = mp.rate,
                 .start_time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
                 .slots_off = off_slots,
@@ -308,10 +310,12 @@ static void init_locked(void)
         if (!mp.inited) { /* once per process tree: a forked child keeps all this */
                 mp.secret = mp_seed();
                 mp.page_size = (size_t)sysconf(_SC_PAGESIZE);
-                mp.rate = parse_rate(getenv("MEMPROF_RATE"));
-                if (mp.rate == 0 || mp.rate >= MP_SPARSE_MIN_RATE) /* see shim.h */
+                mp.rate = mp.late ? mp.attach_rate : parse_rate(getenv("MEMPROF_RATE"));
+                if (mp.rate == 0 || mp.rate >= MP_SPARSE_MIN_RATE) { /* see shim.h */
                         __atomic_store_n(&mp_free_mask, MP_SPARSE_ALIGN - 1,
                                          __ATOMIC_RELEASE);
+                        __atomic_store_n(&mp_dense_hdr, 0, __ATOMIC_RELEASE);
+                }
                 mp.debug = getenv("MEMPROF_DEBUG") != NULL;
                 mp_resolve();
                 mp_stack_init();
@@ -346,6 +350,11 @@ void mp_ensure(void)
 
 __attribute__((constructor)) static void mp_constructor(void)
 {
+        if (mp_loaded_late()) { /* by memprof attach, which calls memprof_attach next */
+                mp.late = true;
+                __atomic_store_n(&mp_dense_hdr, 0, __ATOMIC_RELEASE);
+                return;
+        }
         mp_ensure();
         int saved = errno;
         mp_tls_guard++;

@@ -56,6 +56,10 @@ struct mp_state {
         bool inited; /* one-time set-up done (kept across fork) */
         bool glibc;  /* the allocator underneath is glibc's */
         bool debug;  /* MEMPROF_DEBUG set */
+        /* loaded into a running process by `memprof attach`: sampled objects are the
+         * allocator's own blocks, found by address alone (see attach.c) */
+        bool late;
+        uint64_t attach_rate; /* the rate memprof_attach was given */
         uint64_t rate;
         uint64_t secret; /* keys the object-header check; kept across fork */
         size_t page_size;
@@ -145,6 +149,9 @@ extern struct mp_thread_slot mp_off_slot MP_HIDDEN;
 #define MP_SPARSE_MIN_RATE 65536u
 #define MP_SPARSE_ALIGN 4096u
 extern uint32_t mp_free_mask MP_HIDDEN; /* 32 bits: gcc then tests it in memory */
+/* 1 while free may look for an mp_obj_header below a pointer: dense mode (or before
+ * initialisation) in a process that preloaded the shim; 0 when sparse or attached. */
+extern uint32_t mp_dense_hdr MP_HIDDEN;
 
 static inline bool mp_sparse(void)
 {
@@ -201,6 +208,27 @@ MP_HIDDEN uint32_t mp_obj_check(uintptr_t p, uint32_t live, uint32_t offset);
 /* stack.c */
 MP_HIDDEN uint32_t mp_stack_capture(uint64_t *pcs, uint32_t max);
 MP_HIDDEN void mp_stack_init(void);
+
+/* interpose.c, thread.c: the functions the GOT is pointed at after an attach */
+void *mp_malloc(size_t size);
+void mp_free(void *p);
+void *mp_calloc(size_t n, size_t size);
+void *mp_realloc(void *p, size_t n);
+void *mp_reallocarray(void *p, size_t n, size_t size);
+int mp_posix_memalign(void **ret, size_t align, size_t size);
+void *mp_aligned_alloc(size_t align, size_t size);
+void *mp_memalign(size_t align, size_t size);
+void *mp_valloc(size_t size);
+void *mp_pvalloc(size_t size);
+size_t mp_malloc_usable_size(void *p);
+int mp_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
+                      void *arg);
+
+/* attach.c, got.c: a shim loaded by `memprof attach` */
+MP_HIDDEN bool mp_loaded_late(void);
+MP_HIDDEN int mp_got_patch(unsigned *ret_patched);
+MP_HIDDEN bool mp_late_cache_put(void *p);
+MP_HIDDEN void *mp_late_cache_get(size_t size);
 
 /* mallinfo.c */
 MP_HIDDEN void mp_mallinfo_maybe_refresh(void);

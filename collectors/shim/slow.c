@@ -175,6 +175,37 @@ static void *sample_block(size_t total, size_t align, bool zero, bool sparse, si
         return base;
 }
 
+/* Attached (see attach.c): the allocator's block itself, page-aligned when sparse so
+ * that free's fast path sends it to the slow path.  A zeroed one is cleared by hand,
+ * unless glibc mapped it fresh (IS_MMAPPED in the size word of its own chunk header,
+ * below a pointer the shim has just allocated). */
+static void *sample_block_late(size_t size, size_t align, bool zero, bool sparse)
+{
+        void *p = NULL;
+        if (sparse && align <= MP_SPARSE_ALIGN) {
+                mp_lock_take();
+                p = mp_late_cache_get(size);
+                mp_lock_release();
+                if (p) {
+                        if (zero)
+                                memset(p, 0, size);
+                        return p;
+                }
+        }
+        if (sparse && align < MP_SPARSE_ALIGN)
+                align = MP_SPARSE_ALIGN;
+        if (!align)
+                return zero ? mp_real.calloc(1, size) : mp_real.malloc(size);
+        int e = mp_real.posix_memalign(&p, align, size);
+        if (e) {
+                errno = e;
+                return NULL;
+        }
+        if (zero && !(mp.glibc && (((const size_t *)p)[-1] & 2)))
+                memset(p, 0, size);
+        return p;
+}
+
 /* The allocation itself for a sampled object, recorded under its stack.  The stack is
  * captured and the block allocated before mp_lock is taken, so the lock covers only
  * the table updates (a few hundred instructions) and threads that sample at the same
@@ -183,10 +214,12 @@ static void *sample_block(size_t total, size_t align, bool zero, bool sparse, si
 void *mp_sample_alloc(size_t size, size_t align, bool zero)
 {
         int saved = errno;
-        bool sparse = mp_sparse();
+        bool sparse = mp_sparse(), late = mp.late;
         size_t offset = align > 16 ? align : 16;
         if (sparse && offset < MP_SPARSE_ALIGN)
                 offset = MP_SPARSE_ALIGN;
+        if (late)
+                offset = 0;
         size_t total;
         if (mp_tls_guard || mp.mode != MP_READY || __builtin_add_overflow(size, offset, &total))
                 goto plain;
@@ -196,7 +229,8 @@ void *mp_sample_alloc(size_t size, size_t align, bool zero)
         uint32_t depth = mp_stack_capture(pcs, MP_MAX_DEPTH);
         uint64_t hash = mp_stack_hash(pcs, depth);
         errno = saved;
-        void *base = sample_block(total, align, zero, sparse, &offset);
+        void *base = late ? sample_block_late(size, align, zero, sparse) :
+                            sample_block(total, align, zero, sparse, &offset);
         int after = errno;
         if (!base) { /* a plain allocation of `size` may still succeed */
                 mp_tls_guard = 0;
@@ -205,12 +239,21 @@ void *mp_sample_alloc(size_t size, size_t align, bool zero)
         char *p = (char *)base + offset;
         /* sparse: every sampled object is found by address; dense: those whose header
          * free may not read without knowing it is there */
-        bool indexed = sparse || (!mp.glibc && ((uintptr_t)p & 0xff0) == 0);
+        bool indexed = sparse || late || (!mp.glibc && ((uintptr_t)p & 0xff0) == 0);
         uint32_t live;
         if (sparse) /* back to back, the slots' pages are warm */
                 mp_table_prefault(hash, size, (uintptr_t)p);
         mp_lock_take();
         int r = depth ? mp_table_record(pcs, depth, hash, size, &live) : -ENOSPC;
+        if (r == 0 && late) {
+                /* a sampled block freed where the shim did not see it (a pointer to the
+                 * allocator's free from before the attach) left its entry: it is gone */
+                uint32_t stale = mp_addr_find((uintptr_t)p);
+                if (stale != MP_LIVE_NONE) {
+                        mp_addr_del((uintptr_t)p);
+                        (void)mp_table_release(stale, p);
+                }
+        }
         if (r == 0 && indexed && !mp_addr_add((uintptr_t)p, live)) {
                 mp_table_abort(live); /* no room to recognise it on free */
                 r = -ENOSPC;
@@ -222,14 +265,14 @@ void *mp_sample_alloc(size_t size, size_t align, bool zero)
                 mp_real.free(base);
                 goto plain;
         }
-        if (!sparse) {
+        if (!sparse && !late) {
                 struct mp_obj_header *h = (struct mp_obj_header *)p - 1;
                 h->magic = MP_OBJ_MAGIC;
                 h->live = live;
                 h->offset = (uint32_t)offset;
                 h->check = mp_obj_check((uintptr_t)p, live, (uint32_t)offset);
         }
-        mp_table_commit(live, p, sparse ? (uint32_t)offset : 0);
+        mp_table_commit(live, p, sparse || late ? (uint32_t)offset : 0);
         mp_lock_release();
         mp_tls_guard = 0;
         errno = after;
@@ -258,7 +301,7 @@ plain:
 bool mp_sample_realloc(void *p, size_t n, void **ret)
 {
         size_t total;
-        if (!mp_sparse() || mp_tls_guard || mp.mode != MP_READY ||
+        if (!mp_sparse() || mp.late || mp_tls_guard || mp.mode != MP_READY ||
             __builtin_add_overflow(n, (size_t)MP_SPARSE_ALIGN, &total))
                 return false;
         uint32_t old_live = mp_addr_find((uintptr_t)p);
@@ -326,11 +369,15 @@ bool mp_sample_realloc(void *p, size_t n, void **ret)
 }
 
 /* Sparse mode never reads below a pointer: a sampled object is page-aligned and in
- * the address index; anything else is the allocator's. */
+ * the address index; anything else is the allocator's.  Nor does an attached shim:
+ * every sampled object is in the address index. */
 enum mp_ptr_kind mp_classify(void *p, bool may_read_below)
 {
         if (mp_pool_owns(p))
                 return MP_PTR_POOL;
+        if (mp.late)
+                return mp_addr_find((uintptr_t)p) != MP_LIVE_NONE ? MP_PTR_SAMPLED :
+                                                                    MP_PTR_PLAIN;
         if (mp_sparse())
                 return ((uintptr_t)p & (MP_SPARSE_ALIGN - 1)) == 0 &&
                                        mp_addr_find((uintptr_t)p) != MP_LIVE_NONE ?
@@ -350,7 +397,7 @@ enum mp_ptr_kind mp_classify(void *p, bool may_read_below)
  * freed without touching any bucket (see mp_table_release). */
 void mp_free_sampled_obj(void *p)
 {
-        bool sparse = mp_sparse();
+        bool sparse = mp_sparse() || mp.late; /* found by address, offset in the table */
         uint32_t live = MP_LIVE_NONE, offset = 0;
         if (!sparse) {
                 const struct mp_obj_header *h = (const struct mp_obj_header *)p - 1;
@@ -358,6 +405,7 @@ void mp_free_sampled_obj(void *p)
                 live = h->live;
         }
         int saved = errno;
+        bool kept = false;
         mp_tls_guard++; /* a handler's malloc must not wait for the lock we hold */
         mp_lock_take();
         if (sparse) {
@@ -369,12 +417,15 @@ void mp_free_sampled_obj(void *p)
                 if (sparse || (!mp.glibc && ((uintptr_t)p & 0xff0) == 0))
                         mp_addr_del((uintptr_t)p); /* before the release clears live[].ptr */
                 (void)mp_table_release(live, p);
+                /* attached and sparse: kept for the next sample (see attach.c) */
+                kept = mp.late && mp_sparse() && mp_late_cache_put(p);
         }
         mp_lock_release();
         mp_tls_guard--;
         mp_count_free();
         errno = saved;
-        mp_real.free((char *)p - offset);
+        if (!kept)
+                mp_real.free((char *)p - offset);
 }
 
 size_t mp_usable(void *p)
@@ -383,6 +434,8 @@ size_t mp_usable(void *p)
         size_t n;
         if (mp_pool_owns(p))
                 n = mp_pool_size(p);
+        else if (mp.late) /* sampled or not, the allocator's own block */
+                n = mp_real.malloc_usable_size(p);
         else if (mp_sparse()) {
                 uint32_t live = ((uintptr_t)p & (MP_SPARSE_ALIGN - 1)) == 0 ?
                                         mp_addr_find((uintptr_t)p) :

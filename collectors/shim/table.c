@@ -236,6 +236,8 @@ bool mp_table_release(uint32_t live, void *ptr)
  * mappings far apart do not pile onto the same homes. */
 static uint32_t addr_home(uintptr_t p)
 {
+        if (unlikely(mp.late) && !mp_sparse()) /* attached, dense: any two 16 bytes apart */
+                return (uint32_t)mix(p >> 4) & mp.addr_index_mask;
         return (uint32_t)((p >> 12) + mix(p >> 30)) & mp.addr_index_mask;
 }
 

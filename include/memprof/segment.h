@@ -33,6 +33,8 @@
 #define MP_SEG_VERSION 1u
 
 #define MP_SEG_F_GLIBC 1u /* the allocator underneath is glibc's: mallinfo is meaningful */
+#define MP_SEG_F_ATTACHED 2u /* loaded by `memprof attach`: counts start at start_time_ns */
+#define MP_SEG_F_DETACHED 4u /* `memprof detach` stopped sampling since */
 
 #define MP_MAX_DEPTH 64 /* frames kept per sampled stack */
 
