@@ -13,6 +13,7 @@
 #include "heap_segment.h"
 
 #define SLOT_READ_TRIES 4
+#define MALLINFO_READ_TRIES 8
 #define OBJ_SIZE_LIMIT (1ull << 48) /* no single object is larger than an address space */
 
 static void freep(void *p)
@@ -322,6 +323,42 @@ static int stabilise_slots(int fd, uint8_t *buf, const struct mp_seg_header *h)
         return 0;
 }
 
+/* The mallinfo record is a seqlock (segment.h): a copy is whole only if the sequence
+ * read before it and the one read after it are the same even value.  The writer holds
+ * it for a dozen stores, so a few tries see it whole; one that stays busy is marked odd
+ * (the parser then shows no figures rather than torn ones). */
+static int stabilise_mallinfo(int fd, struct mp_seg_header *h)
+{
+        /* the record: mi_time_ns and the figures right after it */
+        const size_t seq_at = offsetof(struct mp_seg_header, mi_seq),
+                     rec_at = offsetof(struct mp_seg_header, mi_time_ns);
+        uint8_t rec[sizeof(int64_t) + sizeof(struct mp_mallinfo)];
+        const size_t rec_len = sizeof(rec);
+        _Static_assert(offsetof(struct mp_seg_header, mallinfo) ==
+                               offsetof(struct mp_seg_header, mi_time_ns) + sizeof(int64_t),
+                       "mi_time_ns and mallinfo are one run of bytes");
+
+        for (int tries = 0; tries < MALLINFO_READ_TRIES; tries++) {
+                uint32_t before, after;
+                size_t got = 0;
+                int r;
+
+                if ((r = read_u32(fd, seq_at, &before)) < 0 ||
+                    (r = pread_full(fd, rec, rec_len, (off_t)rec_at, &got)) < 0 ||
+                    (r = read_u32(fd, seq_at, &after)) < 0)
+                        return r == -EBADMSG ? 0 : r; /* the file shrank: judged later */
+                if (got != rec_len)
+                        return 0;
+                if (before == after && !(before & 1)) {
+                        h->mi_seq = before;
+                        memcpy((uint8_t *)h + rec_at, rec, rec_len);
+                        return 0;
+                }
+        }
+        h->mi_seq |= 1;
+        return 0;
+}
+
 /* Reads [off, off + n * entsize) of the segment into the same place of buf, clamped to
  * the buffer: the parser judges whatever arrives. */
 static int read_used(int fd, uint8_t *buf, size_t len, uint64_t off, uint64_t n,
@@ -383,6 +420,9 @@ static int read_segment(int fd, bool stacks, struct heap_snapshot **ret, const c
         h.nbuckets = nbuckets;
         h.nstacks = nstacks;
         h.nframes = nframes;
+        r = stabilise_mallinfo(fd, &h);
+        if (r < 0)
+                goto out;
         memcpy(buf, &h, sizeof(h));
         if (check_header(&h, len, ret_why) == 0) {
                 if ((r = read_used(fd, buf, len, h.slots_off, h.nslots,

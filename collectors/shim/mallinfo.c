@@ -42,6 +42,31 @@ static int64_t now_ns(clockid_t c)
 }
 
 /*
+ * The record is a seqlock (segment.h): mi_seq odd while it is written.  Two threads
+ * can be due at once (each won a different compare-and-swap in
+ * mp_mallinfo_maybe_refresh), so the sequence itself is the writers' lock: a writer
+ * makes it odd with a compare-and-swap from the even value it read, and one that finds
+ * it odd leaves the record to the writer already at work, whose figures are as fresh
+ * as its own.  Never a wait, so a writer interrupted (or stopped) mid-write costs the
+ * others nothing but their figures.
+ */
+void mp_mallinfo_publish(struct mp_seg_header *h, const struct mp_mallinfo *m, int64_t time_ns)
+{
+        uint32_t seq = __atomic_load_n(&h->mi_seq, __ATOMIC_RELAXED);
+
+        do {
+                if (seq & 1)
+                        return;
+        } while (!__atomic_compare_exchange_n(&h->mi_seq, &seq, seq + 1, false,
+                                              __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
+        /* the odd sequence is visible before any field changes */
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        h->mallinfo = *m;
+        h->mi_time_ns = time_ns;
+        __atomic_store_n(&h->mi_seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+/*
  * mallinfo2 takes every arena's lock.  Called from a signal handler that interrupted
  * glibc's malloc on this thread, it would deadlock where the program alone might not
  * (tcache serves many mallocs without a lock).  A handler runs with its signal
@@ -58,18 +83,15 @@ static __attribute__((noinline)) void refresh(struct mp_seg_header *h)
                 goto out;
         if (sigisemptyset(&old)) {
                 struct mallinfo2 m = mallinfo2();
-                uint32_t seq = h->mi_seq;
-                __atomic_store_n(&h->mi_seq, seq + 1, __ATOMIC_RELAXED);
-                __atomic_thread_fence(__ATOMIC_RELEASE);
-                h->mallinfo = (struct mp_mallinfo){
-                        .arena = m.arena, .ordblks = m.ordblks, .smblks = m.smblks,
-                        .hblks = m.hblks, .hblkhd = m.hblkhd, .usmblks = m.usmblks,
-                        .fsmblks = m.fsmblks, .uordblks = m.uordblks,
-                        .fordblks = m.fordblks, .keepcost = m.keepcost,
-                };
-                h->mi_time_ns = now_ns(CLOCK_REALTIME);
-                __atomic_thread_fence(__ATOMIC_RELEASE);
-                __atomic_store_n(&h->mi_seq, seq + 2, __ATOMIC_RELAXED);
+                mp_mallinfo_publish(h,
+                                    &(struct mp_mallinfo){
+                                            .arena = m.arena, .ordblks = m.ordblks,
+                                            .smblks = m.smblks, .hblks = m.hblks,
+                                            .hblkhd = m.hblkhd, .usmblks = m.usmblks,
+                                            .fsmblks = m.fsmblks, .uordblks = m.uordblks,
+                                            .fordblks = m.fordblks, .keepcost = m.keepcost,
+                                    },
+                                    now_ns(CLOCK_REALTIME));
         }
         pthread_sigmask(SIG_SETMASK, &old, NULL);
 out:

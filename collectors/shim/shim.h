@@ -204,3 +204,5 @@ MP_HIDDEN void mp_stack_init(void);
 
 /* mallinfo.c */
 MP_HIDDEN void mp_mallinfo_maybe_refresh(void);
+MP_HIDDEN void mp_mallinfo_publish(struct mp_seg_header *h, const struct mp_mallinfo *m,
+                                   int64_t time_ns);

@@ -22,7 +22,11 @@
  * nbuckets); the reader loads counts with acquire semantics and reads only below them.
  * Bucket counters only grow; inuse = allocs - frees (read frees first).  Thread slots
  * are written by their own thread only; seq is odd while the slow path rewrites
- * countdown_start/bytes_base, so readers retry on odd or changed seq.
+ * countdown_start/bytes_base, so readers retry on odd or changed seq.  The mallinfo
+ * record (mi_time_ns, mallinfo) is the same kind of seqlock with any thread as its
+ * writer: mi_seq is made odd by a compare-and-swap from an even value, so one thread
+ * writes at a time, and a reader takes a copy only if mi_seq read before and after it
+ * is the same even value, retrying a bounded number of times.
  *
  * Trust.  To the daemon every byte here is hostile input: every offset, count, index and
  * depth is checked against the file size and the hard limits below.
@@ -113,7 +117,7 @@ struct mp_seg_header {
         uint64_t samples;      /* sampled allocations recorded */
         uint64_t lost_samples; /* sampled allocations dropped: a table was full */
 
-        uint32_t mi_seq; /* odd while mallinfo is being written */
+        uint32_t mi_seq; /* odd while mallinfo is being written (see Concurrency) */
         uint32_t reserved0;
         int64_t mi_time_ns; /* CLOCK_REALTIME of the last mallinfo refresh; 0 = never */
         struct mp_mallinfo mallinfo;
