@@ -27,7 +27,7 @@ uint32_t mp_free_mask;
 
 static struct mp_seg_header *hdr;
 static int seg_fd;
-static uint64_t next_k;  /* atomic */
+static uint64_t next_k;            /* atomic */
 static int readers_left = READERS; /* atomic */
 
 struct reader_result {
@@ -36,8 +36,8 @@ struct reader_result {
 
 static struct mp_mallinfo record_of(uint64_t k)
 {
-        return (struct mp_mallinfo){ k, k + 1, k + 2, k + 3, k + 4, k + 5, k + 6, k + 7, k + 8,
-                                     k + 9 };
+        return (struct mp_mallinfo){k,     k + 1, k + 2, k + 3, k + 4,
+                                    k + 5, k + 6, k + 7, k + 8, k + 9};
 }
 
 static bool whole(const struct heap_snapshot *s)
@@ -85,8 +85,7 @@ static void read_once(struct reader_result *res)
                 fprintf(stderr, "torn record: arena %llu ordblks %llu keepcost %llu time %lld\n",
                         (unsigned long long)s->mallinfo.arena,
                         (unsigned long long)s->mallinfo.ordblks,
-                        (unsigned long long)s->mallinfo.keepcost,
-                        (long long)s->mallinfo_time_ns);
+                        (unsigned long long)s->mallinfo.keepcost, (long long)s->mallinfo_time_ns);
         heap_snapshot_free(s);
 }
 
@@ -111,17 +110,17 @@ static int make_segment(void)
         /* a valid segment with empty tables: only the mallinfo record matters here */
         uint64_t tables = (sizeof(*hdr) + 63) & ~(uint64_t)63;
         *hdr = (struct mp_seg_header){
-                .magic = MP_SEG_MAGIC,
-                .version = MP_SEG_VERSION,
-                .header_size = sizeof(*hdr),
-                .seg_size = SEG_SIZE,
-                .pid = getpid(),
-                .flags = MP_SEG_F_GLIBC,
-                .rate = 1,
-                .slots_off = tables,
-                .stacks_off = tables,
-                .frames_off = tables,
-                .buckets_off = tables,
+            .magic = MP_SEG_MAGIC,
+            .version = MP_SEG_VERSION,
+            .header_size = sizeof(*hdr),
+            .seg_size = SEG_SIZE,
+            .pid = getpid(),
+            .flags = MP_SEG_F_GLIBC,
+            .rate = 1,
+            .slots_off = tables,
+            .stacks_off = tables,
+            .frames_off = tables,
+            .buckets_off = tables,
         };
         return 0;
 }
@@ -156,7 +155,6 @@ int main(void)
         CHECK(hdr->mi_seq % 2 == 0);
         printf("%d writers: %llu publishes tried, %u made; %d readers: %lu whole reads, "
                "%lu without figures (record busy, or before the first publish)\n",
-               WRITERS, (unsigned long long)next_k, hdr->mi_seq / 2, READERS, whole_reads,
-               absent);
+               WRITERS, (unsigned long long)next_k, hdr->mi_seq / 2, READERS, whole_reads, absent);
         return check_failures ? 1 : 0;
 }
