@@ -42,6 +42,19 @@ static int pread_full(int fd, void *buf, size_t len, off_t off, size_t *ret_got)
 
 /* ---- validation ---- */
 
+/* A text field of the header into dst (as large as the field): up to the first NUL,
+ * printable ASCII only, and no quote or backslash, so it can be shown in quotes. */
+static void copy_text(char *dst, const char *src, size_t size)
+{
+        size_t i;
+
+        for (i = 0; i + 1 < size && src[i]; i++)
+                dst[i] = src[i] >= 0x20 && src[i] < 0x7f && src[i] != '"' && src[i] != '\\'
+                                 ? src[i]
+                                 : '?';
+        dst[i] = '\0';
+}
+
 #define BAD(why_)                  \
         do {                       \
                 *ret_why = (why_); \
@@ -236,6 +249,10 @@ static int parse(const uint8_t *buf, size_t len, bool stacks, struct heap_snapsh
         s->time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
         s->samples = h.samples;
         s->lost_samples = h.lost_samples;
+        s->allocator = h.allocator <= MP_ALLOC_OTHER ? h.allocator : MP_ALLOC_UNKNOWN;
+        copy_text(s->allocator_file, h.allocator_file, sizeof(s->allocator_file));
+        s->rate_unparsed = h.flags & MP_SEG_F_RATE_UNPARSED;
+        copy_text(s->rate_text, h.rate_text, sizeof(s->rate_text));
         if (!(h.mi_seq & 1) && h.mi_time_ns > 0) {
                 s->mallinfo_time_ns = h.mi_time_ns;
                 s->mallinfo = h.mallinfo;

@@ -57,6 +57,10 @@ struct mp_state {
         bool glibc;  /* the allocator underneath is glibc's */
         bool debug;  /* MEMPROF_DEBUG set */
         uint64_t rate;
+        bool rate_unparsed;                       /* MEMPROF_RATE not understood */
+        char rate_text[sizeof(((struct mp_seg_header *)0)->rate_text)]; /* what it said */
+        uint32_t allocator;                       /* enum mp_allocator (allocator.c) */
+        char allocator_file[sizeof(((struct mp_seg_header *)0)->allocator_file)];
         uint64_t secret; /* keys the object-header check; kept across fork */
         size_t page_size;
 
@@ -153,6 +157,9 @@ static inline bool mp_sparse(void)
 
 #define MP_LIVE_NONE UINT32_MAX
 
+/* allocator.c */
+MP_HIDDEN void mp_allocator_identify(void *real_malloc);
+
 /* bootstrap.c */
 MP_HIDDEN void mp_resolve(void);
 MP_HIDDEN bool mp_pool_owns(const void *p);
@@ -174,7 +181,6 @@ MP_HIDDEN void mp_slot_reset(struct mp_thread_slot *s);
 MP_HIDDEN uint64_t mp_seed(void);
 MP_HIDDEN bool mp_account(size_t size);
 MP_HIDDEN void mp_count_free(void);
-MP_HIDDEN void mp_count_realloc(void);
 MP_HIDDEN void *mp_sample_alloc(size_t size, size_t align, bool zero);
 MP_HIDDEN bool mp_sample_realloc(void *p, size_t n, void **ret);
 

@@ -37,6 +37,19 @@
 #define MP_SEG_VERSION 1u
 
 #define MP_SEG_F_GLIBC 1u /* the allocator underneath is glibc's: mallinfo is meaningful */
+#define MP_SEG_F_RATE_UNPARSED 2u /* MEMPROF_RATE was not understood: rate is the default,
+                                   * rate_text what was given */
+
+/* Which allocator answers malloc underneath the shim (mp_seg_header.allocator); 0 from
+ * a shim that did not say. */
+enum mp_allocator {
+        MP_ALLOC_UNKNOWN,
+        MP_ALLOC_GLIBC,
+        MP_ALLOC_JEMALLOC,
+        MP_ALLOC_TCMALLOC,
+        MP_ALLOC_MIMALLOC,
+        MP_ALLOC_OTHER, /* none of those: allocator_file names it */
+};
 
 #define MP_MAX_DEPTH 64 /* frames kept per sampled stack */
 
@@ -122,7 +135,11 @@ struct mp_seg_header {
         int64_t mi_time_ns; /* CLOCK_REALTIME of the last mallinfo refresh; 0 = never */
         struct mp_mallinfo mallinfo;
 
-        uint64_t reserved[8];
+        /* set once, when the segment is made; text NUL-padded, untrusted like the rest */
+        uint32_t allocator; /* enum mp_allocator */
+        uint32_t reserved1;
+        char allocator_file[32]; /* base name of the file that defines that malloc */
+        char rate_text[24];      /* MEMPROF_RATE as given, with MP_SEG_F_RATE_UNPARSED */
 };
 
 /*
