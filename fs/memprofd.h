@@ -20,6 +20,7 @@ struct memprofd {
         struct symbolizer *sym; /* NULL if it could not be created: symbol files fail */
         struct snap_cache *cache;
         struct dirlists *dirs; /* listings of open directories */
+        char shim_path[4096];  /* the libmemprof.so memstats tells users to preload */
 };
 
 /* access.c: who made a request.  uid, gid and tid come with the request; the rest is
@@ -201,5 +202,8 @@ size_t dirlist_fill(fuse_req_t req, const struct dirlist *l, off_t off, char *bu
 
 /* stale.c: a mount point left behind by a crashed daemon is lazily unmounted. */
 int stale_mount_clear(const char *mountpoint);
+
+/* mounted.c: -EBUSY (logged) when a live memprof is already mounted on mountpoint. */
+int mount_refuse_live(const char *mountpoint);
 
 extern const struct fuse_lowlevel_ops memprofd_ops;

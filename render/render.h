@@ -18,11 +18,19 @@ struct sym_process;
  * the shim's tables are full, 64-frame stacks). */
 #define RENDER_MAX_BYTES (512u << 20)
 
-/* memstats: kernel figures, shim counters (heap may be NULL: no shim, why_off says why);
- * ignored_segments: mappings refused as the process's segment. */
+/* Why a process has no heap figures, and what would turn them on for it. */
+struct memstats_off {
+        const char *why;       /* a sentence; NULL: the shim is not loaded */
+        const char *shim_path; /* the libmemprof.so a user would preload */
+        bool static_exe;       /* no dynamic loader: LD_PRELOAD cannot work */
+};
+
+/* memstats: kernel figures, then the shim's and the allocator's (heap), or why there are
+ * none and what turns them on (heap NULL, off); ignored_segments: mappings refused as
+ * the process's segment. */
 int render_memstats(const struct proc_status *st, const struct heap_snapshot *heap,
-                    const char *why_off, unsigned ignored_segments, char **ret_buf,
-                    size_t *ret_len);
+                    const struct memstats_off *off, unsigned ignored_segments,
+                    char **ret_buf, size_t *ret_len);
 
 /* heap (allocs = false) and allocs (allocs = true): gzip'd pprof. */
 int render_heap_pprof(const struct heap_snapshot *heap, struct sym_process *sp, bool allocs,
