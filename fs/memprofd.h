@@ -51,6 +51,9 @@ struct node {
         int file;       /* index into the file table for NODE_FILE */
 };
 
+/* Bits of an inode number that say which file of a PID directory it is (tree.c). */
+#define TREE_FILE_BITS 4
+
 fuse_ino_t tree_ino(const struct node *n);
 int tree_node(fuse_ino_t ino, struct node *ret);
 int tree_parse_pid(const char *name, pid_t *ret);

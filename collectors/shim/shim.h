@@ -155,6 +155,23 @@ static inline bool mp_sparse(void)
         return __atomic_load_n(&mp_free_mask, __ATOMIC_RELAXED) != 0;
 }
 
+/*
+ * The header the shim puts in front of every *sampled* object at dense rates (below
+ * 65536 bytes; at sparse rates, the default among them, sampled objects have no header
+ * and are recognised by address).  It allocates 16 bytes more, or `alignment` more for
+ * aligned requests, and hands out base + offset.  free compares the first word of the
+ * 16 bytes before the pointer with MP_OBJ_MAGIC; with glibc those bytes always exist
+ * (the chunk header), so an unsampled pointer reads glibc's prev_size field there.  A
+ * match is then confirmed by `check` in the slow path.
+ */
+#define MP_OBJ_MAGIC 0xb5e1c0deu
+struct mp_obj_header {
+        uint32_t magic;
+        uint32_t live; /* index in the shim's live table; UINT32_MAX = bootstrap pool */
+        uint32_t offset; /* user pointer - base pointer from the real allocator */
+        uint32_t check;  /* hash of (pointer, live, offset, per-process-tree secret) */
+};
+
 #define MP_LIVE_NONE UINT32_MAX
 
 /* allocator.c */
