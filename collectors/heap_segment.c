@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "heap_segment.h"
+#include "memprof/clock.h"
 
 #define SLOT_READ_TRIES 4
 #define MALLINFO_READ_TRIES 8
@@ -244,9 +245,7 @@ static int parse(const uint8_t *buf, size_t len, bool stacks, struct heap_snapsh
         s->pid_in_ns = h.pid;
         s->rate = h.rate;
         s->start_time_ns = h.start_time_ns;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        s->time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        s->time_ns = time_now_ns(CLOCK_REALTIME);
         s->samples = h.samples;
         s->lost_samples = h.lost_samples;
         s->allocator = h.allocator <= MP_ALLOC_OTHER ? h.allocator : MP_ALLOC_UNKNOWN;

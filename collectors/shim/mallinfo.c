@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include "memprof/clock.h" /* header-only: nothing of the daemon's is called */
 #include "shim.h"
 
 /* mallinfo2 walks every free list under every arena's lock: a few microseconds on a
@@ -32,13 +33,6 @@ static bool young_due(const struct mp_seg_header *h)
         return n < YOUNG_SAMPLES && n >= next &&
                __atomic_compare_exchange_n(&mp.mi_next_samples, &next, n ? 2 * n : 1, false,
                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-}
-
-static int64_t now_ns(clockid_t c)
-{
-        struct timespec ts;
-        clock_gettime(c, &ts);
-        return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /*
@@ -91,7 +85,7 @@ static __attribute__((noinline)) void refresh(struct mp_seg_header *h)
                                             .fsmblks = m.fsmblks, .uordblks = m.uordblks,
                                             .fordblks = m.fordblks, .keepcost = m.keepcost,
                                     },
-                                    now_ns(CLOCK_REALTIME));
+                                    time_now_ns(CLOCK_REALTIME));
         }
         pthread_sigmask(SIG_SETMASK, &old, NULL);
 out:
@@ -108,7 +102,7 @@ void mp_mallinfo_maybe_refresh(void)
          * clock each time was 2% of what the shim adds to sqlite3 at rate 1 */
         if (!young && !mp_sparse() && ++clock_tick % DENSE_CLOCK_EVERY)
                 return;
-        int64_t now = now_ns(CLOCK_MONOTONIC_COARSE);
+        int64_t now = time_now_ns(CLOCK_MONOTONIC_COARSE);
         int64_t due = __atomic_load_n(&mp.mi_next_ns, __ATOMIC_RELAXED);
         bool timely = now >= due &&
                       __atomic_compare_exchange_n(&mp.mi_next_ns, &due, now + REFRESH_NS,

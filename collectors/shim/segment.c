@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "memprof/clock.h"
 #include "memprof/rate.h"
 #include "shim.h"
 
@@ -195,8 +196,6 @@ static int create_segment(const struct geometry *g)
                 return -r;
         }
         struct mp_seg_header *h = m;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
         *h = (struct mp_seg_header){
                 .version = MP_SEG_VERSION,
                 .header_size = sizeof(*h),
@@ -206,7 +205,7 @@ static int create_segment(const struct geometry *g)
                          (mp.rate_unparsed ? MP_SEG_F_RATE_UNPARSED : 0),
                 .allocator = mp.allocator,
                 .rate = mp.rate,
-                .start_time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+                .start_time_ns = time_now_ns(CLOCK_REALTIME),
                 .slots_off = off_slots,
                 .stacks_off = off_stacks,
                 .frames_off = off_frames,
