@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "shimpath.h"
 #include "inject.h"
 
 /* The whole operation, thread choice included; the borrowed thread is stopped for a
@@ -288,9 +289,9 @@ int cmd_attach_native(int argc, char **argv)
                 return 2;
         if (given && rate == 0) /* attach --rate 0: the same as detach */
                 return cmd_detach_native(2, (char *[]){"detach", argv[argc - 1], NULL});
-        if (find_shim(shim) < 0) {
-                fprintf(stderr, "memprof: " SHIM_NAME
-                                " not found next to this program nor in " MEMPROF_SHIMDIR "\n");
+        if (shim_path_find(shim, sizeof(shim)) < 0) {
+                fprintf(stderr, "memprof: " SHIM_NAME " not found next to this program nor "
+                                "in %s\n", shim_path_installed());
                 return 1;
         }
         r = inject_inspect(pid, SHIM_NAME, &t, &why);

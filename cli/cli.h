@@ -1,14 +1,8 @@
-/* What the memprof command's files share: the shim's name and where it is, and the
- * verbs implemented outside memprof.c. */
+/* The verbs of the memprof command implemented outside memprof.c.  (Where the shim is:
+ * base/shimpath.h.) */
 #pragma once
 
 #include <stdbool.h>
-
-#define SHIM_NAME "libmemprof.so"
-
-/* The shim beside this binary in a build tree, else where `meson install` put it.
- * ret has PATH_MAX bytes. */
-int find_shim(char *ret);
 
 /* attach.c: memprof attach for Go programs (their runtime's own sampler);
  * attach_go_wanted says whether the PID in argv is a Go program that path serves. */

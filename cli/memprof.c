@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "memprof/rate.h"
+#include "shimpath.h"
 
 static void usage(FILE *f)
 {
@@ -24,7 +26,8 @@ static void usage(FILE *f)
                 "         heap in MOUNTPOINT/PID/heap, allocs, heap.txt and memstats.\n"
                 "         CMD's output and exit status are its own.\n"
                 "  --rate N  mean bytes between heap samples (MEMPROF_RATE): 1 samples every\n"
-                "            allocation, 0 counts only; default 524288\n"
+                "            allocation, 0 counts only; k, M, G multiply by 1024, 1024^2,\n"
+                "            1024^3 (512k); default 524288\n"
                 "attach   turns heap profiling on in the running process PID: for a Go\n"
                 "         program its runtime's own sampler (writes runtime.MemProfileRate);\n"
                 "         otherwise loads " SHIM_NAME " into it (dynamically linked, glibc\n"
@@ -32,37 +35,6 @@ static void usage(FILE *f)
                 "         samples (default 524288; --rate 0 is detach for a native process)\n"
                 "detach   stops sampling in PID; what was sampled stays readable\n"
                 "version  prints the version\n");
-}
-
-int find_shim(char *ret)
-{
-        static const char *const relative[] = {
-                "/../collectors/shim/" SHIM_NAME,
-                "/../collectors/" SHIM_NAME,
-        };
-        char exe[PATH_MAX], path[PATH_MAX];
-        ssize_t n;
-
-        n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-        if (n > 0) {
-                exe[n] = '\0';
-                char *dir = dirname(exe);
-                size_t len = strlen(dir);
-
-                for (size_t i = 0; i < sizeof(relative) / sizeof(relative[0]); i++) {
-                        if (len + strlen(relative[i]) >= sizeof(path))
-                                continue;
-                        memcpy(path, dir, len);
-                        strcpy(path + len, relative[i]);
-                        if (realpath(path, ret) && access(ret, R_OK) == 0)
-                                return 0;
-                }
-        }
-        if (access(MEMPROF_SHIMDIR "/" SHIM_NAME, R_OK) == 0) {
-                strcpy(ret, MEMPROF_SHIMDIR "/" SHIM_NAME);
-                return 0;
-        }
-        return -ENOENT;
 }
 
 /* Puts the shim first in LD_PRELOAD, keeping whatever the user preloads already. */
@@ -81,24 +53,20 @@ static int set_preload(const char *shim)
         return r;
 }
 
-static int parse_rate(const char *s, const char **ret)
+/* --rate: MEMPROF_RATE's syntax (include/memprof/rate.h), passed on as plain bytes. */
+static int parse_rate(const char *s, char *ret, size_t size)
 {
-        char *end;
-        unsigned long long v;
+        uint64_t v;
 
-        if (*s < '0' || *s > '9')
+        if (mp_rate_parse(s, &v) < 0)
                 return -EINVAL;
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno != 0 || *end != '\0' || v > (unsigned long long)INT64_MAX)
-                return -EINVAL;
-        *ret = s;
+        snprintf(ret, size, "%llu", (unsigned long long)v);
         return 0;
 }
 
 static int cmd_run(int argc, char **argv)
 {
-        const char *rate = NULL;
+        char rate[24] = "";
         char shim[PATH_MAX];
         int i, r;
 
@@ -111,9 +79,10 @@ static int cmd_run(int argc, char **argv)
                 } else if (strcmp(arg, "--rate") == 0 || strncmp(arg, "--rate=", 7) == 0) {
                         const char *v = arg[6] == '=' ? arg + 7 : (i + 1 < argc ? argv[++i] : "");
 
-                        if (parse_rate(v, &rate) < 0) {
+                        if (parse_rate(v, rate, sizeof(rate)) < 0) {
                                 fprintf(stderr, "memprof run: --rate wants a number of bytes "
-                                                "(0 or more), not '%s'\n", v);
+                                                "(0 or more, or with k, M or G), not '%s'\n",
+                                        v);
                                 return 2;
                         }
                 } else if (arg[0] == '-') {
@@ -128,13 +97,13 @@ static int cmd_run(int argc, char **argv)
                 fprintf(stderr, "memprof run: no command given (memprof run -- CMD ARGS...)\n");
                 return 2;
         }
-        if (find_shim(shim) < 0) {
-                fprintf(stderr, "memprof: " SHIM_NAME " not found next to this program nor in "
-                                MEMPROF_SHIMDIR "\n");
+        if (shim_path_find(shim, sizeof(shim)) < 0) {
+                fprintf(stderr, "memprof: " SHIM_NAME " not found next to this program nor "
+                                "at %s\n", shim_path_installed());
                 return 1;
         }
         r = set_preload(shim);
-        if (r == 0 && rate)
+        if (r == 0 && rate[0])
                 r = setenv("MEMPROF_RATE", rate, 1) < 0 ? -errno : 0;
         if (r < 0) {
                 fprintf(stderr, "memprof: setting the environment: %s\n", strerror(-r));

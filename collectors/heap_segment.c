@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include "heap_segment.h"
+#include "memprof/clock.h"
 
 #define SLOT_READ_TRIES 4
+#define MALLINFO_READ_TRIES 8
 #define OBJ_SIZE_LIMIT (1ull << 48) /* no single object is larger than an address space */
 
 static void freep(void *p)
@@ -40,6 +42,19 @@ static int pread_full(int fd, void *buf, size_t len, off_t off, size_t *ret_got)
 }
 
 /* ---- validation ---- */
+
+/* A text field of the header into dst (as large as the field): up to the first NUL,
+ * printable ASCII only, and no quote or backslash, so it can be shown in quotes. */
+static void copy_text(char *dst, const char *src, size_t size)
+{
+        size_t i;
+
+        for (i = 0; i + 1 < size && src[i]; i++)
+                dst[i] = src[i] >= 0x20 && src[i] < 0x7f && src[i] != '"' && src[i] != '\\'
+                                 ? src[i]
+                                 : '?';
+        dst[i] = '\0';
+}
 
 #define BAD(why_)                  \
         do {                       \
@@ -232,11 +247,13 @@ static int parse(const uint8_t *buf, size_t len, bool stacks, struct heap_snapsh
         s->start_time_ns = h.start_time_ns;
         s->attached = (h.flags & MP_SEG_F_ATTACHED) != 0;
         s->detached = (h.flags & MP_SEG_F_DETACHED) != 0;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        s->time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        s->time_ns = time_now_ns(CLOCK_REALTIME);
         s->samples = h.samples;
         s->lost_samples = h.lost_samples;
+        s->allocator = h.allocator <= MP_ALLOC_OTHER ? h.allocator : MP_ALLOC_UNKNOWN;
+        copy_text(s->allocator_file, h.allocator_file, sizeof(s->allocator_file));
+        s->rate_unparsed = h.flags & MP_SEG_F_RATE_UNPARSED;
+        copy_text(s->rate_text, h.rate_text, sizeof(s->rate_text));
         if (!(h.mi_seq & 1) && h.mi_time_ns > 0) {
                 s->mallinfo_time_ns = h.mi_time_ns;
                 s->mallinfo = h.mallinfo;
@@ -324,6 +341,42 @@ static int stabilise_slots(int fd, uint8_t *buf, const struct mp_seg_header *h)
         return 0;
 }
 
+/* The mallinfo record is a seqlock (segment.h): a copy is whole only if the sequence
+ * read before it and the one read after it are the same even value.  The writer holds
+ * it for a dozen stores, so a few tries see it whole; one that stays busy is marked odd
+ * (the parser then shows no figures rather than torn ones). */
+static int stabilise_mallinfo(int fd, struct mp_seg_header *h)
+{
+        /* the record: mi_time_ns and the figures right after it */
+        const size_t seq_at = offsetof(struct mp_seg_header, mi_seq),
+                     rec_at = offsetof(struct mp_seg_header, mi_time_ns);
+        uint8_t rec[sizeof(int64_t) + sizeof(struct mp_mallinfo)];
+        const size_t rec_len = sizeof(rec);
+        _Static_assert(offsetof(struct mp_seg_header, mallinfo) ==
+                               offsetof(struct mp_seg_header, mi_time_ns) + sizeof(int64_t),
+                       "mi_time_ns and mallinfo are one run of bytes");
+
+        for (int tries = 0; tries < MALLINFO_READ_TRIES; tries++) {
+                uint32_t before, after;
+                size_t got = 0;
+                int r;
+
+                if ((r = read_u32(fd, seq_at, &before)) < 0 ||
+                    (r = pread_full(fd, rec, rec_len, (off_t)rec_at, &got)) < 0 ||
+                    (r = read_u32(fd, seq_at, &after)) < 0)
+                        return r == -EBADMSG ? 0 : r; /* the file shrank: judged later */
+                if (got != rec_len)
+                        return 0;
+                if (before == after && !(before & 1)) {
+                        h->mi_seq = before;
+                        memcpy((uint8_t *)h + rec_at, rec, rec_len);
+                        return 0;
+                }
+        }
+        h->mi_seq |= 1;
+        return 0;
+}
+
 /* Reads [off, off + n * entsize) of the segment into the same place of buf, clamped to
  * the buffer: the parser judges whatever arrives. */
 static int read_used(int fd, uint8_t *buf, size_t len, uint64_t off, uint64_t n,
@@ -385,6 +438,9 @@ static int read_segment(int fd, bool stacks, struct heap_snapshot **ret, const c
         h.nbuckets = nbuckets;
         h.nstacks = nstacks;
         h.nframes = nframes;
+        r = stabilise_mallinfo(fd, &h);
+        if (r < 0)
+                goto out;
         memcpy(buf, &h, sizeof(h));
         if (check_header(&h, len, ret_why) == 0) {
                 if ((r = read_used(fd, buf, len, h.slots_off, h.nslots,

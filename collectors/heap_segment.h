@@ -35,6 +35,12 @@ struct heap_snapshot {
         int64_t mallinfo_time_ns; /* 0 = never refreshed */
         struct mp_mallinfo mallinfo;
 
+        /* what the shim said at start, text cut to printable ASCII without quotes */
+        uint32_t allocator; /* enum mp_allocator; MP_ALLOC_UNKNOWN for any other value */
+        char allocator_file[sizeof(((struct mp_seg_header *)0)->allocator_file)];
+        bool rate_unparsed; /* MEMPROF_RATE was not understood: rate is the default */
+        char rate_text[sizeof(((struct mp_seg_header *)0)->rate_text)];
+
         size_t nstacks;
         struct heap_stack *stacks;
         size_t nsites;

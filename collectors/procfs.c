@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "memprof/array.h"
 #include "procfs.h"
 
 /* status is ~1.5 KiB, but its Groups line grows with the number of supplementary groups
@@ -21,32 +22,18 @@
 /* Reads all of fd, which it closes. */
 static int read_all(int fd, size_t max, char **ret_buf, size_t *ret_len)
 {
-        size_t cap = 4096, len = 0;
+        size_t cap = 0, len = 0;
         char *buf = NULL;
         int r;
 
-        buf = malloc(cap);
-        if (!buf) {
-                r = -ENOMEM;
-                goto out;
-        }
         for (;;) {
                 ssize_t n;
 
-                if (len + 1 >= cap) {
-                        char *nbuf;
-
-                        if (cap >= max) {
-                                r = -EFBIG;
-                                goto out;
-                        }
-                        nbuf = realloc(buf, cap * 2);
-                        if (!nbuf) {
-                                r = -ENOMEM;
-                                goto out;
-                        }
-                        buf = nbuf;
-                        cap *= 2;
+                /* room for one more byte and the NUL */
+                r = ARRAY_RESERVE(buf, cap, len, 2, 4096, max);
+                if (r < 0) {
+                        r = r == -E2BIG ? -EFBIG : r;
+                        goto out;
                 }
                 n = read(fd, buf + len, cap - 1 - len);
                 if (n < 0) {
@@ -453,7 +440,7 @@ static bool parse_pid_name(const char *s, pid_t *ret)
 
 int proc_list_pids(struct proc_pid_entry **ret, size_t *ret_n)
 {
-        size_t n = 0, cap = 256;
+        size_t n = 0, cap = 0;
         struct proc_pid_entry *pids = NULL;
         struct dirent *de;
         DIR *d;
@@ -462,31 +449,16 @@ int proc_list_pids(struct proc_pid_entry **ret, size_t *ret_n)
         d = opendir("/proc"); /* glibc opens it O_CLOEXEC */
         if (!d)
                 return -errno;
-        pids = malloc(cap * sizeof(*pids));
-        if (!pids) {
-                r = -ENOMEM;
-                goto out;
-        }
         errno = 0;
         while ((de = readdir(d))) {
                 pid_t pid;
 
                 if (!parse_pid_name(de->d_name, &pid))
                         continue;
-                if (n == cap) {
-                        struct proc_pid_entry *np;
-
-                        if (cap >= PROC_PID_LIMIT) {
-                                r = -EFBIG;
-                                goto out;
-                        }
-                        np = realloc(pids, cap * 2 * sizeof(*pids));
-                        if (!np) {
-                                r = -ENOMEM;
-                                goto out;
-                        }
-                        pids = np;
-                        cap *= 2;
+                r = ARRAY_RESERVE(pids, cap, n, 1, 256, PROC_PID_LIMIT);
+                if (r < 0) {
+                        r = r == -E2BIG ? -EFBIG : r;
+                        goto out;
                 }
                 pids[n++] = (struct proc_pid_entry){.pid = pid, .ino = de->d_ino};
                 errno = 0;

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "memprof/clock.h"
 #include "memprofd.h"
 
 static void set_times(struct stat *st, int64_t real_ns)
@@ -21,19 +22,11 @@ static int64_t daemon_start_ns, boot_ns;
 static long ticks_per_s;
 static pthread_once_t times_once = PTHREAD_ONCE_INIT;
 
-static int64_t clock_ns(clockid_t clock)
-{
-        struct timespec ts;
-
-        clock_gettime(clock, &ts);
-        return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void times_init(void)
 {
-        daemon_start_ns = clock_ns(CLOCK_REALTIME);
+        daemon_start_ns = time_now_ns(CLOCK_REALTIME);
         /* process start times count clock ticks on CLOCK_BOOTTIME */
-        boot_ns = daemon_start_ns - clock_ns(CLOCK_BOOTTIME);
+        boot_ns = daemon_start_ns - time_now_ns(CLOCK_BOOTTIME);
         ticks_per_s = sysconf(_SC_CLK_TCK);
         if (ticks_per_s <= 0)
                 ticks_per_s = 100;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "memprof/array.h"
 #include "memprofd.h"
 
 /*
@@ -73,15 +74,8 @@ static struct uid_use *use_of(struct snap_budget *b, uid_t uid, bool add)
                         return &b->uids[i];
         if (!add)
                 return NULL;
-        if (b->nuids == b->cap) {
-                size_t cap = b->cap ? 2 * b->cap : 8;
-                struct uid_use *u = realloc(b->uids, cap * sizeof(*u));
-
-                if (!u)
-                        return NULL;
-                b->uids = u;
-                b->cap = cap;
-        }
+        if (ARRAY_RESERVE(b->uids, b->cap, b->nuids, 1, 8, SIZE_MAX) < 0)
+                return NULL;
         b->uids[b->nuids] = (struct uid_use){.uid = uid};
         return &b->uids[b->nuids++];
 }

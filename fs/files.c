@@ -17,6 +17,10 @@ static const struct fs_file files[] = {
         {"threads.txt", false, gen_threads_txt},
 };
 
+/* An inode holds 1 + a file's index in TREE_FILE_BITS bits (tree.c). */
+_Static_assert(sizeof(files) / sizeof(files[0]) < (1u << TREE_FILE_BITS),
+               "more files than an inode number has room for");
+
 size_t files_count(void)
 {
         return sizeof(files) / sizeof(files[0]);

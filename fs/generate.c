@@ -9,6 +9,7 @@
 
 #include "goruntime.h"
 #include "heap_segment.h"
+#include "loader.h"
 #include "memprofd.h"
 #include "render.h"
 #include "symbolize.h"
@@ -149,8 +150,13 @@ int gen_memstats(struct memprofd *d, struct caller *c, const struct target *t, c
                        strerror(-r));
         }
 
+        /* whether preloading could work at all; if maps cannot tell, the usual case */
+        bool dynamic = true;
+        if (!heap)
+                (void)proc_has_loader(t->pid, &dynamic);
+        struct memstats_off off = { why_buf, d->shim_path, !dynamic };
         /* t->st was read for this very request, so the kernel figures are fresh */
-        r = render_memstats(&t->st, heap, heap ? NULL : why_buf, refused.n, gt ? &go : NULL,
+        r = render_memstats(&t->st, heap, heap ? NULL : &off, refused.n, gt ? &go : NULL,
                             ret_buf, ret_len);
         go_target_free(gt);
         heap_snapshot_free(heap);

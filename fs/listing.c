@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "memprof/clock.h"
 #include "memprofd.h"
 
 /*
@@ -33,14 +34,6 @@ static struct {
         struct seen *table;
         size_t mask;
 } memory = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static int64_t now_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static struct seen *slot(struct seen *table, size_t mask, pid_t pid)
 {
@@ -75,7 +68,7 @@ int listing_root(struct node **ret, size_t *ret_n)
         struct seen *table;
         struct node *nodes;
         size_t n, k = 0, mask = 63;
-        int64_t now = now_ns();
+        int64_t now = time_now_ns(CLOCK_MONOTONIC);
         int r;
 
         r = proc_list_pids(&pids, &n);

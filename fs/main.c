@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "memprofd.h"
+#include "shimpath.h"
 #include "symbolize.h"
 
 #define SYMBOLIZER_BINARIES 64
@@ -53,6 +54,9 @@ static int daemon_init(struct memprofd *d)
         r = dirlists_new(&d->dirs);
         if (r < 0)
                 return r;
+        /* the shim of this very build, so that memstats' hint works when pasted */
+        if (shim_path_find(d->shim_path, sizeof(d->shim_path)) < 0)
+                snprintf(d->shim_path, sizeof(d->shim_path), "%s", shim_path_installed());
         r = symbolizer_new(SYMBOLIZER_BINARIES, &d->sym);
         if (r < 0) {
                 fs_log("no symbolizer (%s): heap and threads files will fail", strerror(-r));
@@ -140,6 +144,8 @@ int main(int argc, char *argv[])
                 ret = 2;
                 goto out_args;
         }
+        if (mount_refuse_live(opts.mountpoint) < 0)
+                goto out_args;
         if (add_mount_options(&args) < 0) {
                 fs_log("out of memory");
                 goto out_args;

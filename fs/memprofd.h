@@ -20,6 +20,7 @@ struct memprofd {
         struct symbolizer *sym; /* NULL if it could not be created: symbol files fail */
         struct snap_cache *cache;
         struct dirlists *dirs; /* listings of open directories */
+        char shim_path[4096];  /* the libmemprof.so memstats tells users to preload */
 };
 
 /* access.c: who made a request.  uid, gid and tid come with the request; the rest is
@@ -49,6 +50,9 @@ struct node {
         uint64_t start; /* start time, truncated to the bits an inode can hold */
         int file;       /* index into the file table for NODE_FILE */
 };
+
+/* Bits of an inode number that say which file of a PID directory it is (tree.c). */
+#define TREE_FILE_BITS 4
 
 fuse_ino_t tree_ino(const struct node *n);
 int tree_node(fuse_ino_t ino, struct node *ret);
@@ -211,5 +215,8 @@ size_t dirlist_fill(fuse_req_t req, const struct dirlist *l, off_t off, char *bu
 
 /* stale.c: a mount point left behind by a crashed daemon is lazily unmounted. */
 int stale_mount_clear(const char *mountpoint);
+
+/* mounted.c: -EBUSY (logged) when a live memprof is already mounted on mountpoint. */
+int mount_refuse_live(const char *mountpoint);
 
 extern const struct fuse_lowlevel_ops memprofd_ops;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "memprof/clock.h"
 #include "memprofd.h"
 
 /*
@@ -30,14 +31,6 @@ struct snap_cache {
         struct open_link open; /* snapshots open files hold */
         struct snap_budget *budget;
 };
-
-static int64_t now_ns(clockid_t clock)
-{
-        struct timespec ts;
-
-        clock_gettime(clock, &ts);
-        return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 int snap_cache_new(struct snap_cache **ret)
 {
@@ -121,7 +114,7 @@ static void cache_prune(struct snap_cache *c, int64_t now)
 static struct snapshot *cache_find(struct snap_cache *c, const struct snap_key *key,
                                    enum snap_use use)
 {
-        int64_t now = now_ns(CLOCK_MONOTONIC);
+        int64_t now = time_now_ns(CLOCK_MONOTONIC);
         struct snapshot *s = NULL;
 
         pthread_mutex_lock(&c->lock);
@@ -241,8 +234,8 @@ static int snap_generate(struct memprofd *d, const struct snap_key *key,
         atomic_init(&s->opens, 0);
         atomic_init(&s->consumed, false);
         open_list_init(&s->open);
-        s->born_mono_ns = now_ns(CLOCK_MONOTONIC);
-        s->born_real_ns = now_ns(CLOCK_REALTIME);
+        s->born_mono_ns = time_now_ns(CLOCK_MONOTONIC);
+        s->born_real_ns = time_now_ns(CLOCK_REALTIME);
         s->uid = t->st.uid[1];
         s->gid = t->st.gid[1];
         *ret = s;

@@ -13,9 +13,16 @@
  */
 #define INO_PROCESS (UINT64_C(1) << 62)
 #define PID_BITS 22
-#define FILE_BITS 4
+#define FILE_BITS TREE_FILE_BITS
 #define START_BITS 36
 #define MASK(bits) ((UINT64_C(1) << (bits)) - 1)
+
+_Static_assert(sizeof(fuse_ino_t) >= sizeof(uint64_t), "an inode holds 64 bits");
+_Static_assert(PID_BITS + FILE_BITS + START_BITS == 62,
+               "the fields fill bits 0..61, below INO_PROCESS, and do not overlap it");
+/* PID_MAX_LIMIT, the highest pid_max a 64-bit kernel allows, is 2^22: PIDs are below */
+_Static_assert(MASK(PID_BITS) >= (UINT64_C(1) << 22) - 1, "every PID fits");
+/* files.c asserts its table fits FILE_BITS (0 is the directory itself) */
 
 fuse_ino_t tree_ino(const struct node *n)
 {

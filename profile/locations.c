@@ -2,8 +2,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "array.h"
-#include "hash.h"
+#include "memprof/array.h"
+#include "memprof/hash.h"
 #include "profile-private.h"
 
 struct function_key {
@@ -57,7 +57,7 @@ static int function_intern(struct profile *p, const struct profile_line *l, uint
         r = idxmap_reserve(&p->function_index, p->n_functions + 1);
         if (r < 0)
                 return r;
-        r = ARRAY_RESERVE(p->functions, p->cap_functions, p->n_functions + 1);
+        r = ARRAY_RESERVE(p->functions, p->cap_functions, p->n_functions, 1, 16, SIZE_MAX);
         if (r < 0)
                 return r;
         f.id = p->n_functions + 1;
@@ -124,7 +124,7 @@ int profile_add_location(struct profile *p, uint64_t mapping_id, uint64_t addres
                 if (!lines[i].function)
                         return -EINVAL; /* pprof rejects a line without a function */
 
-        r = ARRAY_RESERVE(p->lines, p->cap_lines, p->n_lines + nlines);
+        r = ARRAY_RESERVE(p->lines, p->cap_lines, p->n_lines, nlines, 16, SIZE_MAX);
         if (r < 0)
                 return r;
         loc.line_off = p->n_lines;
@@ -146,7 +146,7 @@ int profile_add_location(struct profile *p, uint64_t mapping_id, uint64_t addres
         r = idxmap_reserve(&p->location_index, p->n_locations + 1);
         if (r < 0)
                 return r;
-        r = ARRAY_RESERVE(p->locations, p->cap_locations, p->n_locations + 1);
+        r = ARRAY_RESERVE(p->locations, p->cap_locations, p->n_locations, 1, 16, SIZE_MAX);
         if (r < 0)
                 return r;
         p->locations[p->n_locations] = loc;

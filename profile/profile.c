@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "array.h"
+#include "memprof/array.h"
 #include "profile-private.h"
 
 int profile_new(struct profile **ret)
@@ -68,7 +68,7 @@ int profile_add_sample_type(struct profile *p, const char *type, const char *uni
         /* Samples already added carry one value per type known then. */
         if (!p || !type || !unit || p->n_samples > 0)
                 return -EINVAL;
-        r = ARRAY_RESERVE(p->sample_types, p->cap_sample_types, p->n_sample_types + 1);
+        r = ARRAY_RESERVE(p->sample_types, p->cap_sample_types, p->n_sample_types, 1, 16, SIZE_MAX);
         if (r < 0)
                 return r;
         r = value_type(p, type, unit, &vt);
@@ -127,7 +127,7 @@ int profile_add_comment(struct profile *p, const char *comment)
 
         if (!p || !comment)
                 return -EINVAL;
-        r = ARRAY_RESERVE(p->comments, p->cap_comments, p->n_comments + 1);
+        r = ARRAY_RESERVE(p->comments, p->cap_comments, p->n_comments, 1, 16, SIZE_MAX);
         if (r < 0)
                 return r;
         r = strtab_intern(&p->strings, comment, &idx);
@@ -147,7 +147,7 @@ int profile_add_mapping(struct profile *p, uint64_t start, uint64_t limit, uint6
 
         if (!p || !ret_id || limit < start)
                 return -EINVAL;
-        r = ARRAY_RESERVE(p->mappings, p->cap_mappings, p->n_mappings + 1);
+        r = ARRAY_RESERVE(p->mappings, p->cap_mappings, p->n_mappings, 1, 16, SIZE_MAX);
         if (r < 0)
                 return r;
         r = strtab_intern(&p->strings, filename, &m.filename);

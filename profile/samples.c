@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "array.h"
+#include "memprof/array.h"
 #include "profile-private.h"
 
 static int check_sample(const struct profile *p, const uint64_t *location_ids, size_t nlocations,
@@ -62,16 +62,17 @@ int profile_add_sample(struct profile *p, const uint64_t *location_ids, size_t n
                 return r;
 
         /* Reserve everything first so a failure adds no partial sample. */
-        r = ARRAY_RESERVE(p->samples, p->cap_samples, p->n_samples + 1);
+        r = ARRAY_RESERVE(p->samples, p->cap_samples, p->n_samples, 1, 16, SIZE_MAX);
         if (r < 0)
                 return r;
-        r = ARRAY_RESERVE(p->sample_locs, p->cap_sample_locs, p->n_sample_locs + nlocations);
+        r = ARRAY_RESERVE(p->sample_locs, p->cap_sample_locs, p->n_sample_locs, nlocations, 16,
+                          SIZE_MAX);
         if (r < 0)
                 return r;
-        r = ARRAY_RESERVE(p->values, p->cap_values, p->n_values + nvalues);
+        r = ARRAY_RESERVE(p->values, p->cap_values, p->n_values, nvalues, 16, SIZE_MAX);
         if (r < 0)
                 return r;
-        r = ARRAY_RESERVE(p->labels, p->cap_labels, p->n_labels + nlabels);
+        r = ARRAY_RESERVE(p->labels, p->cap_labels, p->n_labels, nlabels, 16, SIZE_MAX);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < nlabels; i++) {

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "array.h"
-#include "hash.h"
+#include "memprof/array.h"
+#include "memprof/hash.h"
 #include "strtab.h"
 
 struct str_key {
@@ -53,7 +53,7 @@ int strtab_intern(struct strtab *t, const char *s, int64_t *ret_idx)
         r = idxmap_reserve(&t->index, t->n + 1);
         if (r < 0)
                 return r;
-        r = ARRAY_RESERVE(t->strs, t->cap, t->n + 1);
+        r = ARRAY_RESERVE(t->strs, t->cap, t->n, 1, 16, SIZE_MAX);
         if (r < 0)
                 return r;
         copy = strdup(k.s);

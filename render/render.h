@@ -29,11 +29,18 @@ struct go_section {
         const char *why;
 };
 
-/* memstats: kernel figures, shim counters (heap may be NULL: no shim, why_off says why;
- * ignored_segments: mappings refused as the process's segment), and the Go runtime's
- * (go NULL: not a Go process). */
+/* Why a process has no heap figures, and what would turn them on for it. */
+struct memstats_off {
+        const char *why;       /* a sentence; NULL: the shim is not loaded */
+        const char *shim_path; /* the libmemprof.so a user would preload */
+        bool static_exe;       /* no dynamic loader: LD_PRELOAD cannot work */
+};
+
+/* memstats: kernel figures, then the shim's and the allocator's (heap), or why there are
+ * none and what turns them on (heap NULL, off); ignored_segments: mappings refused as
+ * the process's segment; then the Go runtime's (go NULL: not a Go process). */
 int render_memstats(const struct proc_status *st, const struct heap_snapshot *heap,
-                    const char *why_off, unsigned ignored_segments,
+                    const struct memstats_off *off, unsigned ignored_segments,
                     const struct go_section *go, char **ret_buf, size_t *ret_len);
 void render_go_section(FILE *f, const struct go_section *go);
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memprof/hash.h"
 #include "profile.h"
 #include "stacks.h"
 #include "symbolize.h"
@@ -66,17 +67,9 @@ void stack_encoder_free(struct stack_encoder *se)
         free(se);
 }
 
-static uint64_t hash64(uint64_t x)
-{
-        x ^= x >> 33;
-        x *= 0xff51afd7ed558ccdULL;
-        x ^= x >> 33;
-        return x;
-}
-
 static struct memo *memo_slot(struct memo *memo, size_t cap, uint64_t key)
 {
-        size_t i = hash64(key) & (cap - 1);
+        size_t i = hash_fmix64(key) & (cap - 1);
         while (memo[i].key != 0 && memo[i].key != key)
                 i = (i + 1) & (cap - 1);
         return &memo[i];

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "memprof/hash.h"
 
 struct symbolizer {
         pthread_mutex_t lock;
@@ -49,13 +50,6 @@ void symbolizer_free(struct symbolizer *s) {
         free(s);
 }
 
-static uint64_t hash_key(const char *k) {
-        uint64_t h = 0xcbf29ce484222325ull;
-        for (; *k; k++)
-                h = (h ^ (unsigned char) *k) * 0x100000001b3ull;
-        return h;
-}
-
 static void unlink_binary(struct symbolizer *s, struct sym_binary *b) {
         if (b->prev)
                 b->prev->next = b->next;
@@ -86,7 +80,7 @@ static struct sym_binary *find_locked(struct symbolizer *s, const char *key, uin
 }
 
 struct sym_binary *cache_acquire(struct symbolizer *s, const char *key) {
-        uint64_t h = hash_key(key);
+        uint64_t h = hash_bytes(key, strlen(key));
         pthread_mutex_lock(&s->lock);
         struct sym_binary *b = find_locked(s, key, h);
         if (b) {
@@ -124,7 +118,7 @@ static void free_victims(struct sym_binary *victims) {
 
 struct sym_binary *cache_insert(struct symbolizer *s, struct sym_binary *b) {
         struct sym_binary *victims = NULL;
-        b->key_hash = hash_key(b->key);
+        b->key_hash = hash_bytes(b->key, strlen(b->key));
         pthread_mutex_lock(&s->lock);
         struct sym_binary *old = find_locked(s, b->key, b->key_hash);
         if (old) {

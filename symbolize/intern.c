@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memprof/hash.h" /* hash_bytes: names are short and the set private, no key */
+
 #define CHUNK_SIZE (64 * 1024)
 
 struct chunk {
@@ -19,16 +21,6 @@ struct intern {
         const char **slots; /* NULL = empty */
         size_t nslots, count, bytes;
 };
-
-static uint64_t hash_bytes(const char *s, size_t len) {
-        /* FNV-1a: names are short and the set is private, no need for a keyed hash. */
-        uint64_t h = 0xcbf29ce484222325ull;
-        for (size_t i = 0; i < len; i++) {
-                h ^= (unsigned char) s[i];
-                h *= 0x100000001b3ull;
-        }
-        return h;
-}
 
 int intern_new(struct intern **ret) {
         struct intern *in = calloc(1, sizeof(*in));

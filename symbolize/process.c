@@ -10,6 +10,7 @@
 
 #include "cache.h"
 #include "intern.h"
+#include "memprof/array.h"
 #include "procmaps.h"
 #include "symbolize.h"
 
@@ -30,28 +31,19 @@ struct sym_process {
         pid_t pid;
         struct sym_mapping *mappings; /* sorted by start, as the kernel lists them */
         struct mapping_info *info;
-        size_t n, cap;
+        size_t n, cap, info_cap;
         struct intern *paths;
         struct sym_binary **held; /* one reference each */
-        size_t nheld;
+        size_t nheld, held_cap;
 };
 
 static int add_mapping(const struct maps_entry *e, void *userdata) {
         struct sym_process *sp = userdata;
         if (!e->executable || e->path_len == 0 || sp->n >= MAX_MAPPINGS)
                 return 0;
-        if (sp->n == sp->cap) {
-                size_t cap = sp->cap ? sp->cap * 2 : 32;
-                struct sym_mapping *m = realloc(sp->mappings, cap * sizeof(*m));
-                if (!m)
-                        return -ENOMEM;
-                sp->mappings = m;
-                struct mapping_info *info = realloc(sp->info, cap * sizeof(*info));
-                if (!info)
-                        return -ENOMEM;
-                sp->info = info;
-                sp->cap = cap;
-        }
+        if (ARRAY_RESERVE(sp->mappings, sp->cap, sp->n, 1, 32, MAX_MAPPINGS) < 0 ||
+            ARRAY_RESERVE(sp->info, sp->info_cap, sp->n, 1, 32, MAX_MAPPINGS) < 0)
+                return -ENOMEM;
         /* The path as the kernel shows it, " (deleted)" included: it tells the reader
          * of a profile why the file cannot be found. */
         size_t len = e->path_len + (e->deleted ? strlen(" (deleted)") : 0);
@@ -90,12 +82,10 @@ static int open_mapped(struct sym_process *sp, size_t i, const char *path, size_
 }
 
 static int hold(struct sym_process *sp, struct sym_binary *b) {
-        struct sym_binary **held = realloc(sp->held, (sp->nheld + 1) * sizeof(*held));
-        if (!held) {
+        if (ARRAY_RESERVE(sp->held, sp->held_cap, sp->nheld, 1, 8, SIZE_MAX) < 0) {
                 cache_release(sp->s, b);
                 return -ENOMEM;
         }
-        sp->held = held;
         sp->held[sp->nheld++] = b;
         return 0;
 }

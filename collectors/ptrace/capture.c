@@ -9,14 +9,6 @@
 
 #include "capture.h"
 
-int64_t capture_now_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* PEEKDATA word by word: only where process_vm_readv is unavailable (seccomp, old kernel),
  * so bounded small. */
 static ssize_t peek_copy(pid_t tid, uint64_t addr, uint8_t *buf, size_t len)

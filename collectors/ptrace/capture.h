@@ -8,6 +8,7 @@
 #include <sys/user.h>
 
 #include "maps.h"
+#include "memprof/clock.h"
 #include "task.h"
 
 /* The stack from SP upward, and at most one more region the frame-pointer chain leads to
@@ -53,4 +54,8 @@ void capture_warm(pid_t pid, const struct map_table *maps);
 int capture_thread(const struct map_table *maps, struct thread_capture *t, size_t *budget);
 void capture_release(struct thread_capture *t);
 
-int64_t capture_now_ns(void);
+/* The collector's clock for deadlines and stop times (include/memprof/clock.h). */
+static inline int64_t capture_now_ns(void)
+{
+        return time_now_ns(CLOCK_MONOTONIC);
+}

@@ -169,7 +169,6 @@ int threads_collect(pid_t pid, const struct threads_opts *o, struct thread_snaps
         static const struct threads_opts defaults = {0};
         struct map_table maps = {0};
         struct thread_snapshot *s = NULL;
-        struct timespec now;
         pid_t tracer = 0, live;
         int r;
 
@@ -191,7 +190,7 @@ int threads_collect(pid_t pid, const struct threads_opts *o, struct thread_snaps
         if (r < 0)
                 return r;
 
-        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t now_ns = time_now_ns(CLOCK_REALTIME);
         struct tracer tr = {
                 .pid = pid, .o = o, .maps = &maps,
                 .deadline_ns = capture_now_ns() +
@@ -208,7 +207,7 @@ int threads_collect(pid_t pid, const struct threads_opts *o, struct thread_snaps
                 goto out;
         }
         s->pid = pid;
-        s->time_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+        s->time_ns = now_ns;
         s->stopped_ns = tr.stopped_ns;
         s->nthreads = tr.set.n;
         r = unwind_all(live, &maps, &tr.set, s->threads);

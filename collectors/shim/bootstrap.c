@@ -86,9 +86,8 @@ static bool resolve_or_busy(void)
                 .malloc_usable_size = next("malloc_usable_size"),
                 .pthread_create = next("pthread_create"),
         };
-        Dl_info info;
-        mp.glibc = r.malloc && dladdr((void *)r.malloc, &info) && info.dli_fname &&
-                   strstr(info.dli_fname, "/libc.so.6");
+        mp_allocator_identify((void *)r.malloc);
+        mp.glibc = mp.allocator == MP_ALLOC_GLIBC;
         errno = saved;
         if (!r.malloc || !r.free || !r.calloc || !r.realloc || !r.posix_memalign ||
             !r.malloc_usable_size || !r.pthread_create)

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include "memprof/clock.h" /* header-only: nothing of the daemon's is called */
 #include "shim.h"
 
 /* mallinfo2 walks every free list under every arena's lock: a few microseconds on a
@@ -34,11 +35,29 @@ static bool young_due(const struct mp_seg_header *h)
                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
-static int64_t now_ns(clockid_t c)
+/*
+ * The record is a seqlock (segment.h): mi_seq odd while it is written.  Two threads
+ * can be due at once (each won a different compare-and-swap in
+ * mp_mallinfo_maybe_refresh), so the sequence itself is the writers' lock: a writer
+ * makes it odd with a compare-and-swap from the even value it read, and one that finds
+ * it odd leaves the record to the writer already at work, whose figures are as fresh
+ * as its own.  Never a wait, so a writer interrupted (or stopped) mid-write costs the
+ * others nothing but their figures.
+ */
+void mp_mallinfo_publish(struct mp_seg_header *h, const struct mp_mallinfo *m, int64_t time_ns)
 {
-        struct timespec ts;
-        clock_gettime(c, &ts);
-        return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        uint32_t seq = __atomic_load_n(&h->mi_seq, __ATOMIC_RELAXED);
+
+        do {
+                if (seq & 1)
+                        return;
+        } while (!__atomic_compare_exchange_n(&h->mi_seq, &seq, seq + 1, false,
+                                              __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
+        /* the odd sequence is visible before any field changes */
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        h->mallinfo = *m;
+        h->mi_time_ns = time_ns;
+        __atomic_store_n(&h->mi_seq, seq + 2, __ATOMIC_RELEASE);
 }
 
 /*
@@ -58,18 +77,15 @@ static __attribute__((noinline)) void refresh(struct mp_seg_header *h)
                 goto out;
         if (sigisemptyset(&old)) {
                 struct mallinfo2 m = mallinfo2();
-                uint32_t seq = h->mi_seq;
-                __atomic_store_n(&h->mi_seq, seq + 1, __ATOMIC_RELAXED);
-                __atomic_thread_fence(__ATOMIC_RELEASE);
-                h->mallinfo = (struct mp_mallinfo){
-                        .arena = m.arena, .ordblks = m.ordblks, .smblks = m.smblks,
-                        .hblks = m.hblks, .hblkhd = m.hblkhd, .usmblks = m.usmblks,
-                        .fsmblks = m.fsmblks, .uordblks = m.uordblks,
-                        .fordblks = m.fordblks, .keepcost = m.keepcost,
-                };
-                h->mi_time_ns = now_ns(CLOCK_REALTIME);
-                __atomic_thread_fence(__ATOMIC_RELEASE);
-                __atomic_store_n(&h->mi_seq, seq + 2, __ATOMIC_RELAXED);
+                mp_mallinfo_publish(h,
+                                    &(struct mp_mallinfo){
+                                            .arena = m.arena, .ordblks = m.ordblks,
+                                            .smblks = m.smblks, .hblks = m.hblks,
+                                            .hblkhd = m.hblkhd, .usmblks = m.usmblks,
+                                            .fsmblks = m.fsmblks, .uordblks = m.uordblks,
+                                            .fordblks = m.fordblks, .keepcost = m.keepcost,
+                                    },
+                                    time_now_ns(CLOCK_REALTIME));
         }
         pthread_sigmask(SIG_SETMASK, &old, NULL);
 out:
@@ -86,7 +102,7 @@ void mp_mallinfo_maybe_refresh(void)
          * clock each time was 2% of what the shim adds to sqlite3 at rate 1 */
         if (!young && !mp_sparse() && ++clock_tick % DENSE_CLOCK_EVERY)
                 return;
-        int64_t now = now_ns(CLOCK_MONOTONIC_COARSE);
+        int64_t now = time_now_ns(CLOCK_MONOTONIC_COARSE);
         int64_t due = __atomic_load_n(&mp.mi_next_ns, __ATOMIC_RELAXED);
         bool timely = now >= due &&
                       __atomic_compare_exchange_n(&mp.mi_next_ns, &due, now + REFRESH_NS,

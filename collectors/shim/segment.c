@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "memprof/clock.h"
+#include "memprof/rate.h"
 #include "shim.h"
 
 struct mp_state mp = { .live_free = UINT32_MAX };
@@ -196,16 +198,16 @@ static int create_segment(const struct geometry *g)
                 return -r;
         }
         struct mp_seg_header *h = m;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
         *h = (struct mp_seg_header){
                 .version = MP_SEG_VERSION,
                 .header_size = sizeof(*h),
                 .seg_size = size,
                 .pid = pid,
-                .flags = (mp.glibc ? MP_SEG_F_GLIBC : 0) | (mp.late ? MP_SEG_F_ATTACHED : 0),
+                .flags = (mp.glibc ? MP_SEG_F_GLIBC : 0) | (mp.late ? MP_SEG_F_ATTACHED : 0) |
+                         (mp.rate_unparsed ? MP_SEG_F_RATE_UNPARSED : 0),
+                .allocator = mp.allocator,
                 .rate = mp.rate,
-                .start_time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+                .start_time_ns = time_now_ns(CLOCK_REALTIME),
                 .slots_off = off_slots,
                 .stacks_off = off_stacks,
                 .frames_off = off_frames,
@@ -219,6 +221,8 @@ static int create_segment(const struct geometry *g)
                                  __atomic_exchange_n(&mp_sentinel.frees, 0, __ATOMIC_RELAXED),
                 .retired_bytes = __atomic_exchange_n(&mp.pre_bytes, 0, __ATOMIC_RELAXED),
         };
+        memcpy(h->allocator_file, mp.allocator_file, sizeof(h->allocator_file));
+        memcpy(h->rate_text, mp.rate_text, sizeof(h->rate_text));
         __atomic_store_n(&h->magic, MP_SEG_MAGIC, __ATOMIC_RELEASE);
         mp.seg_size = size;
         mp.slots = (struct mp_thread_slot *)((char *)m + off_slots);
@@ -252,17 +256,31 @@ static void create_all(void)
         __atomic_store_n(&mp.mode, MP_READY, __ATOMIC_RELEASE);
 }
 
-static uint64_t parse_rate(const char *s)
+/* MEMPROF_RATE (include/memprof/rate.h's syntax); anything else gets the default, one
+ * line on stderr and a comment in memstats: the user asked for profiling and would
+ * otherwise never learn that the rate asked for is not the one in use. */
+static void set_rate(const char *s)
 {
-        if (!s || !*s)
-                return MP_DEFAULT_RATE;
-        uint64_t v = 0;
-        for (; *s; s++) {
-                if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
-                        return MP_DEFAULT_RATE;
-                v = v * 10 + (uint64_t)(*s - '0');
-        }
-        return v;
+        mp.rate = MP_DEFAULT_RATE;
+        if (!s || !*s || mp_rate_parse(s, &mp.rate) == 0)
+                return;
+        mp.rate = MP_DEFAULT_RATE;
+        mp.rate_unparsed = true;
+        strncpy(mp.rate_text, s, sizeof(mp.rate_text) - 1);
+
+        static const char head[] = "memprof: MEMPROF_RATE=\"",
+                          tail[] = "\" not understood (bytes, or with k, M or G): using "
+                                   "the default, 524288\n";
+        _Static_assert(MP_DEFAULT_RATE == 524288, "the message names the default");
+        char line[sizeof(head) + sizeof(mp.rate_text) + sizeof(tail)];
+        size_t n = 0, len = strlen(mp.rate_text);
+        memcpy(line + n, head, sizeof(head) - 1), n += sizeof(head) - 1;
+        memcpy(line + n, mp.rate_text, len), n += len;
+        memcpy(line + n, tail, sizeof(tail) - 1), n += sizeof(tail) - 1;
+        int saved = errno;
+        ssize_t w = write(STDERR_FILENO, line, n);
+        (void)w;
+        errno = saved;
 }
 
 static void fork_prepare(void)
@@ -310,7 +328,10 @@ static void init_locked(void)
         if (!mp.inited) { /* once per process tree: a forked child keeps all this */
                 mp.secret = mp_seed();
                 mp.page_size = (size_t)sysconf(_SC_PAGESIZE);
-                mp.rate = mp.late ? mp.attach_rate : parse_rate(getenv("MEMPROF_RATE"));
+                if (mp.late)
+                        mp.rate = mp.attach_rate;
+                else
+                        set_rate(getenv("MEMPROF_RATE"));
                 if (mp.rate == 0 || mp.rate >= MP_SPARSE_MIN_RATE) { /* see shim.h */
                         __atomic_store_n(&mp_free_mask, MP_SPARSE_ALIGN - 1,
                                          __ATOMIC_RELEASE);

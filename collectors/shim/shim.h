@@ -61,6 +61,10 @@ struct mp_state {
         bool late;
         uint64_t attach_rate; /* the rate memprof_attach was given */
         uint64_t rate;
+        bool rate_unparsed;                       /* MEMPROF_RATE not understood */
+        char rate_text[sizeof(((struct mp_seg_header *)0)->rate_text)]; /* what it said */
+        uint32_t allocator;                       /* enum mp_allocator (allocator.c) */
+        char allocator_file[sizeof(((struct mp_seg_header *)0)->allocator_file)];
         uint64_t secret; /* keys the object-header check; kept across fork */
         size_t page_size;
 
@@ -158,7 +162,27 @@ static inline bool mp_sparse(void)
         return __atomic_load_n(&mp_free_mask, __ATOMIC_RELAXED) != 0;
 }
 
+/*
+ * The header the shim puts in front of every *sampled* object at dense rates (below
+ * 65536 bytes; at sparse rates, the default among them, sampled objects have no header
+ * and are recognised by address).  It allocates 16 bytes more, or `alignment` more for
+ * aligned requests, and hands out base + offset.  free compares the first word of the
+ * 16 bytes before the pointer with MP_OBJ_MAGIC; with glibc those bytes always exist
+ * (the chunk header), so an unsampled pointer reads glibc's prev_size field there.  A
+ * match is then confirmed by `check` in the slow path.
+ */
+#define MP_OBJ_MAGIC 0xb5e1c0deu
+struct mp_obj_header {
+        uint32_t magic;
+        uint32_t live; /* index in the shim's live table; UINT32_MAX = bootstrap pool */
+        uint32_t offset; /* user pointer - base pointer from the real allocator */
+        uint32_t check;  /* hash of (pointer, live, offset, per-process-tree secret) */
+};
+
 #define MP_LIVE_NONE UINT32_MAX
+
+/* allocator.c */
+MP_HIDDEN void mp_allocator_identify(void *real_malloc);
 
 /* bootstrap.c */
 MP_HIDDEN void mp_resolve(void);
@@ -181,7 +205,6 @@ MP_HIDDEN void mp_slot_reset(struct mp_thread_slot *s);
 MP_HIDDEN uint64_t mp_seed(void);
 MP_HIDDEN bool mp_account(size_t size);
 MP_HIDDEN void mp_count_free(void);
-MP_HIDDEN void mp_count_realloc(void);
 MP_HIDDEN void *mp_sample_alloc(size_t size, size_t align, bool zero);
 MP_HIDDEN bool mp_sample_realloc(void *p, size_t n, void **ret);
 
@@ -232,3 +255,5 @@ MP_HIDDEN void *mp_late_cache_get(size_t size);
 
 /* mallinfo.c */
 MP_HIDDEN void mp_mallinfo_maybe_refresh(void);
+MP_HIDDEN void mp_mallinfo_publish(struct mp_seg_header *h, const struct mp_mallinfo *m,
+                                   int64_t time_ns);

@@ -4,17 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "memprof/hash.h" /* header-only: nothing of the daemon's is called */
 #include "shim.h"
-
-static uint64_t mix(uint64_t x)
-{
-        x ^= x >> 33;
-        x *= 0xff51afd7ed558ccdull;
-        x ^= x >> 33;
-        x *= 0xc4ceb9fe1a85ec53ull;
-        x ^= x >> 33;
-        return x;
-}
 
 /* One multiply per frame and a full mix at the end: the index needs spread, not
  * strength (a collision costs one memcmp), and this runs on every sample. */
@@ -24,7 +15,7 @@ uint64_t mp_stack_hash(const uint64_t *pcs, uint32_t depth)
 #pragma GCC unroll 4
         for (uint32_t i = 0; i < depth; i++)
                 h = (h ^ pcs[i]) * 0x9e3779b97f4a7c15ull;
-        return mix(h);
+        return hash_fmix64(h);
 }
 
 /*
@@ -46,7 +37,7 @@ static uint32_t stack_home(uint32_t stack, uint32_t mask)
 
 static uint32_t bucket_home(uint64_t stack_hash, uint64_t size, uint32_t mask)
 {
-        return (uint32_t)mix(stack_hash ^ size * 0x9e3779b97f4a7c15ull) & mask;
+        return (uint32_t)hash_fmix64(stack_hash ^ size * 0x9e3779b97f4a7c15ull) & mask;
 }
 
 static uint32_t bucket_home_of(uint32_t bucket, uint32_t mask)
@@ -237,8 +228,8 @@ bool mp_table_release(uint32_t live, void *ptr)
 static uint32_t addr_home(uintptr_t p)
 {
         if (unlikely(mp.late) && !mp_sparse()) /* attached, dense: any two 16 bytes apart */
-                return (uint32_t)mix(p >> 4) & mp.addr_index_mask;
-        return (uint32_t)((p >> 12) + mix(p >> 30)) & mp.addr_index_mask;
+                return (uint32_t)hash_fmix64(p >> 4) & mp.addr_index_mask;
+        return (uint32_t)((p >> 12) + hash_fmix64(p >> 30)) & mp.addr_index_mask;
 }
 
 /*

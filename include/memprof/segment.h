@@ -1,12 +1,17 @@
 /* The shared-memory segment: the one format libmemprof.so writes and memprofd reads. */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 /*
  * Life cycle.  The shim creates /dev/shm/memprof.<pid>.<random> with O_EXCL and mode
- * 0600, reserves its whole size with posix_fallocate (so a full /dev/shm fails at start
- * instead of raising SIGBUS later), maps it MAP_SHARED and unlinks the name at once.
+ * 0600, sizes it with ftruncate, maps it MAP_SHARED and unlinks the name at once.  No
+ * page is written before it is reserved, so a full /dev/shm never raises SIGBUS in the
+ * program: the header and thread slots are reserved at start (MADV_POPULATE_WRITE, so a
+ * /dev/shm without room for them fails there), table pages as the tables grow (a table
+ * that cannot grow loses samples, counted); kernels before 5.14, without that advice,
+ * get the whole file reserved at start with posix_fallocate (collectors/shim/segment.c).
  * The daemon never looks the name up: it scans /proc/PID/maps for a shared writable
  * mapping of a file whose name starts with "memprof." (in whatever directory: a chroot
  * shows it elsewhere) and opens it through /proc/PID/map_files/START-END.  It takes it
@@ -22,10 +27,24 @@
  * nbuckets); the reader loads counts with acquire semantics and reads only below them.
  * Bucket counters only grow; inuse = allocs - frees (read frees first).  Thread slots
  * are written by their own thread only; seq is odd while the slow path rewrites
- * countdown_start/bytes_base, so readers retry on odd or changed seq.
+ * countdown_start/bytes_base, so readers retry on odd or changed seq.  The mallinfo
+ * record (mi_time_ns, mallinfo) is the same kind of seqlock with any thread as its
+ * writer: mi_seq is made odd by a compare-and-swap from an even value, so one thread
+ * writes at a time, and a reader takes a copy only if mi_seq read before and after it
+ * is the same even value, retrying a bounded number of times.
  *
  * Trust.  To the daemon every byte here is hostile input: every offset, count, index and
  * depth is checked against the file size and the hard limits below.
+ *
+ * Layout.  Host byte order, every field naturally aligned with no padding left to the
+ * compiler.  The header is 312 bytes; the shim puts the tables after it, each 64-byte
+ * aligned, in the order slots, stacks, frames, buckets (the reader asks only that each
+ * lie inside the file, 8-aligned, apart from the others).  A thread slot is 64 bytes
+ * (one cache line, seq at 40), a stack 16, a frame 8, a bucket 32.  The fields the
+ * reader loads on their own sit at fixed offsets: nstacks 96, nframes 100, nbuckets 104,
+ * mi_seq 152, and the mallinfo record, mi_time_ns then the 80 bytes of mallinfo, at
+ * 160..248.  The assertions at the end of this file hold the structs to these numbers:
+ * a change to either is a change to both, and to MP_SEG_VERSION.
  */
 
 #define MP_SEG_PATH_PREFIX "/dev/shm/memprof."
@@ -35,6 +54,19 @@
 #define MP_SEG_F_GLIBC 1u /* the allocator underneath is glibc's: mallinfo is meaningful */
 #define MP_SEG_F_ATTACHED 2u /* loaded by `memprof attach`: counts start at start_time_ns */
 #define MP_SEG_F_DETACHED 4u /* `memprof detach` stopped sampling since */
+#define MP_SEG_F_RATE_UNPARSED 8u /* MEMPROF_RATE was not understood: rate is the default,
+                                   * rate_text what was given */
+
+/* Which allocator answers malloc underneath the shim (mp_seg_header.allocator); 0 from
+ * a shim that did not say. */
+enum mp_allocator {
+        MP_ALLOC_UNKNOWN,
+        MP_ALLOC_GLIBC,
+        MP_ALLOC_JEMALLOC,
+        MP_ALLOC_TCMALLOC,
+        MP_ALLOC_MIMALLOC,
+        MP_ALLOC_OTHER, /* none of those: allocator_file names it */
+};
 
 #define MP_MAX_DEPTH 64 /* frames kept per sampled stack */
 
@@ -115,28 +147,31 @@ struct mp_seg_header {
         uint64_t samples;      /* sampled allocations recorded */
         uint64_t lost_samples; /* sampled allocations dropped: a table was full */
 
-        uint32_t mi_seq; /* odd while mallinfo is being written */
+        uint32_t mi_seq; /* odd while mallinfo is being written (see Concurrency) */
         uint32_t reserved0;
         int64_t mi_time_ns; /* CLOCK_REALTIME of the last mallinfo refresh; 0 = never */
         struct mp_mallinfo mallinfo;
 
-        uint64_t reserved[8];
+        /* set once, when the segment is made; text NUL-padded, untrusted like the rest */
+        uint32_t allocator; /* enum mp_allocator */
+        uint32_t reserved1;
+        char allocator_file[32]; /* base name of the file that defines that malloc */
+        char rate_text[24];      /* MEMPROF_RATE as given, with MP_SEG_F_RATE_UNPARSED */
 };
 
-/*
- * The header the shim puts in front of every *sampled* object at dense rates (below
- * 65536 bytes; at sparse rates, the default among them, sampled objects have no header
- * and are recognised by address).  It allocates 16 bytes more, or `alignment` more for
- * aligned requests, and hands out base + offset.  free compares the first word of the
- * 16 bytes before the pointer with MP_OBJ_MAGIC; with glibc those bytes always exist
- * (the chunk header), so an unsampled pointer reads glibc's prev_size field there.  A
- * match is then confirmed by `check` in the slow path.  Never in the segment; private
- * to the shim.
- */
-#define MP_OBJ_MAGIC 0xb5e1c0deu
-struct mp_obj_header {
-        uint32_t magic;
-        uint32_t live; /* index in the shim's live table; UINT32_MAX = bootstrap pool */
-        uint32_t offset; /* user pointer - base pointer from the real allocator */
-        uint32_t check;  /* hash of (pointer, live, offset, per-process-tree secret) */
-};
+/* The numbers in "Layout" above. */
+_Static_assert(sizeof(struct mp_seg_header) == 312, "Layout: the header's size");
+_Static_assert(sizeof(struct mp_thread_slot) == 64 &&
+                       offsetof(struct mp_thread_slot, seq) == 40,
+               "Layout: a thread slot");
+_Static_assert(sizeof(struct mp_stack) == 16 && sizeof(struct mp_bucket) == 32,
+               "Layout: a stack, a bucket");
+_Static_assert(offsetof(struct mp_seg_header, nstacks) == 96 &&
+                       offsetof(struct mp_seg_header, nframes) == 100 &&
+                       offsetof(struct mp_seg_header, nbuckets) == 104,
+               "Layout: the published counts");
+_Static_assert(offsetof(struct mp_seg_header, mi_seq) == 152 &&
+                       offsetof(struct mp_seg_header, mi_time_ns) == 160 &&
+                       offsetof(struct mp_seg_header, mallinfo) == 168 &&
+                       sizeof(struct mp_mallinfo) == 80,
+               "Layout: the mallinfo record");

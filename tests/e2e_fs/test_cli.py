@@ -53,6 +53,8 @@ def main():
     check(r.stdout == shim + ":/lib/other.so|1\n", "prepend/rate: %r" % r.stdout)
     r = run("run", "--rate=0", *show)
     check(r.stdout == shim + "|0\n", "--rate=0 without --: %r" % r.stdout)
+    r = run("run", "--rate", "10k", "--", *show)  # MEMPROF_RATE's syntax, passed as bytes
+    check(r.stdout == shim + "|10240\n", "--rate 10k: %r" % r.stdout)
 
     r = run("run", "--", "/nonexistent/program")
     check(r.returncode == 127 and "cannot run" in r.stderr, "missing program: %r" % r.stderr)

@@ -3,6 +3,7 @@ programs, and cleanup of both even when a test fails."""
 
 import atexit
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -39,11 +40,16 @@ def check(cond, why):
         fail(why)
 
 
+def mount_point(line):
+    """A mountinfo line's mount point, with its \\ooo escapes (space, tab...) decoded."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[4])
+
+
 def is_mounted(path):
     path = os.path.realpath(path)
     with open("/proc/self/mountinfo") as f:
         for line in f:
-            if line.split()[4] == path:
+            if mount_point(line) == path:
                 return True
     return False
 
