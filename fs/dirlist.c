@@ -77,11 +77,11 @@ int dirlist_pid(const struct target *t, struct dirlist **ret)
 {
         struct node dir = {.kind = NODE_PID, .pid = t->pid, .start = t->start};
         struct dirlist *l = dirlist_alloc(files_count() + 2);
-        bool shim;
+        bool shim, go;
 
         if (!l)
                 return -ENOMEM;
-        shim = files_shim_present(t->pid); /* one look at its maps for all heap files */
+        files_present(t->pid, &shim, &go); /* one look at its maps for all heap files */
         dirlist_add(l, ".", tree_ino(&dir), S_IFDIR);
         dirlist_add(l, "..", FUSE_ROOT_ID, S_IFDIR);
         for (size_t i = 0; i < files_count(); i++) {
@@ -89,7 +89,7 @@ int dirlist_pid(const struct target *t, struct dirlist **ret)
                 struct node file = {.kind = NODE_FILE, .pid = t->pid, .start = t->start,
                                     .file = (int)i};
 
-                if (shim || !f->needs_shim)
+                if ((shim || !f->needs_shim) && (go || !f->needs_go))
                         dirlist_add(l, f->name, tree_ino(&file), S_IFREG);
         }
         *ret = l;

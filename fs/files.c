@@ -7,12 +7,14 @@
 #include "memprofd.h"
 
 static const struct fs_file files[] = {
-        {"memstats", false, gen_memstats},
-        {"heap", true, gen_heap},
-        {"allocs", true, gen_allocs},
-        {"heap.txt", true, gen_heap_txt},
-        {"threads", false, gen_threads},
-        {"threads.txt", false, gen_threads_txt},
+        {"memstats", false, false, gen_memstats},
+        {"heap", true, false, gen_heap},
+        {"allocs", true, false, gen_allocs},
+        {"heap.txt", true, false, gen_heap_txt},
+        {"threads", false, false, gen_threads},
+        {"threads.txt", false, false, gen_threads_txt},
+        {"goroutines", false, true, gen_goroutines},
+        {"goroutines.txt", false, true, gen_goroutines_txt},
 };
 
 size_t files_count(void)
@@ -36,18 +38,18 @@ int files_find(const char *name)
 }
 
 /* The heap files exist for a process with the shim, and for a Go program, whose
- * runtime keeps its own heap profile. */
-bool files_shim_present(pid_t pid)
+ * runtime keeps its own heap profile; the goroutine files for Go programs. */
+void files_present(pid_t pid, bool *ret_heap, bool *ret_go)
 {
-        struct go_target *t;
+        struct go_target *t = NULL;
         int fd;
 
+        *ret_go = go_target_open(pid, &t) == 0;
+        go_target_free(t);
         if (heap_segment_open(pid, &fd, NULL) == 0) {
                 close(fd);
-                return true;
+                *ret_heap = true;
+                return;
         }
-        if (go_target_open(pid, &t) < 0)
-                return false;
-        go_target_free(t);
-        return true;
+        *ret_heap = *ret_go;
 }

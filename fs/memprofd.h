@@ -72,7 +72,8 @@ bool tree_still_running(const struct target *t);
 /* files.c: the table of files in PID/. */
 struct fs_file {
         const char *name;
-        bool needs_shim; /* exists only for processes that carry libmemprof.so */
+        bool needs_shim; /* exists only for processes that carry libmemprof.so (or Go) */
+        bool needs_go;   /* exists only for Go processes */
         int (*generate)(struct memprofd *d, struct caller *c, const struct target *t,
                         char **ret_buf, size_t *ret_len);
 };
@@ -80,8 +81,9 @@ struct fs_file {
 size_t files_count(void);
 const struct fs_file *files_get(int index);
 int files_find(const char *name);
-/* Whether the process maps a shim segment, so that its needs_shim files exist. */
-bool files_shim_present(pid_t pid);
+/* Whether the process maps a shim segment or is Go (its needs_shim files exist), and
+ * whether it is Go (its needs_go files exist). */
+void files_present(pid_t pid, bool *ret_heap, bool *ret_go);
 
 /* generate.c: file contents.  Return 0, -ENOENT (process or file gone), or the errno
  * the reader should see after a genuine failure, which they have logged. */
@@ -97,6 +99,10 @@ int gen_threads(struct memprofd *d, struct caller *c, const struct target *t, ch
                 size_t *ret_len);
 int gen_threads_txt(struct memprofd *d, struct caller *c, const struct target *t,
                     char **ret_buf, size_t *ret_len);
+int gen_goroutines(struct memprofd *d, struct caller *c, const struct target *t, char **ret_buf,
+                   size_t *ret_len);
+int gen_goroutines_txt(struct memprofd *d, struct caller *c, const struct target *t,
+                       char **ret_buf, size_t *ret_len);
 
 /* jobs.c: a file's contents generated in a thread of its own, waited for at most
  * JOB_TIMEOUT_S: no target, however it stalls /proc or ptrace, holds a FUSE worker.
