@@ -236,8 +236,6 @@ static int entry_body(struct sym_process *sp, struct entry *e)
                 return -ENOMEM;
         if (g->npcs == 0)
                 fprintf(f, "%s\n", stackless(g->error));
-        if (g->tid && e->n == 1) /* a group's threads differ: not part of its text */
-                fprintf(f, "(on thread %d)\n", (int)g->tid);
         for (uint32_t i = 0; i < depth; i++)
                 print_frame(f, sp, g->pcs[i]);
         if (g->truncated)
