@@ -16,13 +16,9 @@ struct window {
 
 static bool word(const struct go_stack_copy *c, uint64_t addr, uint64_t *ret)
 {
-        uint64_t v = 0;
-
         if (addr < c->addr || addr - c->addr > c->len || c->len - (addr - c->addr) < 8)
                 return false;
-        for (int i = 0; i < 8; i++)
-                v |= (uint64_t)c->data[addr - c->addr + i] << (8 * i);
-        *ret = v;
+        memcpy(ret, c->data + (addr - c->addr), 8); /* amd64: the target's byte order */
         return true;
 }
 

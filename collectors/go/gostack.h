@@ -23,8 +23,8 @@ struct go_stack_copy {
 
 /* How much of a stack above its SP is copied up front: a parked goroutine's frames fit in
  * this far more often than not; a deeper walk reads on, GO_STACK_READ_MAX at a time. */
-#define GO_STACK_COPY (8u << 10)
-#define GO_STACK_READ_MAX (64u << 10)
+#define GO_STACK_COPY (4u << 10)
+#define GO_STACK_READ_MAX (16u << 10)
 
 /*
  * Unwinds from s through the frame-pointer chain (Go keeps one on amd64), using copy
