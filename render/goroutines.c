@@ -114,7 +114,8 @@ int render_goroutines_pprof(const struct go_goroutines *gs, struct sym_process *
         r = view_new(gs, sp, &v);
         if (r < 0)
                 return r;
-        qsort(v.v, v.n, sizeof(*v.v), cmp_stack);
+        if (v.n > 1)
+                qsort(v.v, v.n, sizeof(*v.v), cmp_stack);
         r = profile_new(&p);
         if (r == 0)
                 r = add_header(p, &v);

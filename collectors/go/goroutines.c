@@ -502,7 +502,8 @@ static int cmp_goid(const void *a, const void *b)
 /* The pcs pointers set once the frames stop moving, the goroutines by goid. */
 static void finish(struct go_goroutines *gs)
 {
-        qsort(gs->g, gs->n, sizeof(*gs->g), cmp_goid);
+        if (gs->n > 1)
+                qsort(gs->g, gs->n, sizeof(*gs->g), cmp_goid);
         for (size_t i = 0; i < gs->n; i++)
                 gs->g[i].pcs = gs->g[i].npcs ? gs->frames + gs->g[i].frames_at : NULL;
 }
