@@ -81,8 +81,8 @@ static void count_line(const struct view *v, char *buf, size_t len)
         snprintf(buf, len,
                  "%zu goroutines of %s (NumGoroutine from the runtime's counters: %" PRIu64
                  "); %zu of the runtime's own not shown; %zu unreadable; %zu without a stack",
-                 v->n, gs->version[0] ? gs->version : "an unknown Go version",
-                 gs->runtime_count, v->nsystem, gs->unreadable, v->nstackless);
+                 v->n, gs->version[0] ? gs->version : "an unknown Go version", gs->runtime_count,
+                 v->nsystem, gs->unreadable, v->nstackless);
 }
 
 static int add_header(struct profile *p, const struct view *v)
@@ -129,8 +129,8 @@ int render_goroutines_pprof(const struct go_goroutines *gs, struct sym_process *
                         j++;
                 count = (int64_t)(j - i);
                 if (v.v[i]->npcs > 0)
-                        r = stack_encoder_locations(se, v.v[i]->pcs, shown_depth(sp, v.v[i]),
-                                                    true, ids, GO_STACK_MAX, &nids);
+                        r = stack_encoder_locations(se, v.v[i]->pcs, shown_depth(sp, v.v[i]), true,
+                                                    ids, GO_STACK_MAX, &nids);
                 if (r == 0)
                         r = profile_add_sample(p, ids, nids, &count, 1, NULL, 0);
                 i = j;
@@ -199,9 +199,12 @@ static const char *stackless(int error)
         switch (error) {
         case GO_G_ON_THREAD:
                 return "(running on a thread: no stack without stopping the process)";
-        case GO_G_CHANGED: return "(no stack: it moved on every read)";
-        case -EFBIG: return "(no stack: the snapshot's frame budget was spent)";
-        default: return "(no stack: its memory could not be read)";
+        case GO_G_CHANGED:
+                return "(no stack: it moved on every read)";
+        case -EFBIG:
+                return "(no stack: the snapshot's frame budget was spent)";
+        default:
+                return "(no stack: its memory could not be read)";
         }
 }
 
@@ -307,8 +310,9 @@ static void print_header(FILE *f, const struct view *v)
         fprintf(f, "goroutine profile: total %zu\n# %s\n", v->n, line);
         fprintf(f, "# allgs lists %" PRIu64 " (exited ones included)\n", gs->listed);
         if (gs->stopped_ns)
-                fprintf(f, "# running goroutines' stacks from their threads, stopped for %" PRIu64
-                           ".%03" PRIu64 " ms\n",
+                fprintf(f,
+                        "# running goroutines' stacks from their threads, stopped for %" PRIu64
+                        ".%03" PRIu64 " ms\n",
                         gs->stopped_ns / 1000000, gs->stopped_ns / 1000 % 1000);
         if (gs->on_thread)
                 fprintf(f, "# %zu running without a stack\n", gs->on_thread);
@@ -326,13 +330,15 @@ static int build_entries(struct view *v, struct entry **ret, size_t *ret_n)
         for (size_t i = 0; i < v->n && r == 0;) {
                 size_t j = i + 1;
 
-                while (j < v->n && cmp_pcs(v->v[i], v->v[j]) == 0 && v->v[i]->gopc == v->v[j]->gopc &&
-                       v->v[i]->status == v->v[j]->status &&
+                while (j < v->n && cmp_pcs(v->v[i], v->v[j]) == 0 &&
+                       v->v[i]->gopc == v->v[j]->gopc && v->v[i]->status == v->v[j]->status &&
                        v->v[i]->wait_reason == v->v[j]->wait_reason &&
                        v->v[i]->error == v->v[j]->error)
                         j++;
                 es[n] = (struct entry){.state = go_goroutine_state(v->gs, v->v[i]),
-                                       .error = v->v[i]->error, .g = v->v + i, .n = j - i};
+                                       .error = v->v[i]->error,
+                                       .g = v->v + i,
+                                       .n = j - i};
                 r = entry_body(v->sp, &es[n++]);
                 i = j;
         }
@@ -348,8 +354,8 @@ static int build_entries(struct view *v, struct entry **ret, size_t *ret_n)
         return 0;
 }
 
-int render_goroutines_text(const struct go_goroutines *gs, struct sym_process *sp,
-                           char **ret_buf, size_t *ret_len)
+int render_goroutines_text(const struct go_goroutines *gs, struct sym_process *sp, char **ret_buf,
+                           size_t *ret_len)
 {
         struct entry *es = NULL;
         struct view v;

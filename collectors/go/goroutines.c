@@ -11,20 +11,20 @@
 #include "goruntime.h"
 #include "gostack.h"
 
-#define READ_TRIES 3          /* re-reads of allgs, and of goroutines that moved */
-#define HEAD_BATCH 4096       /* gs whose headers are read in one vector read */
-#define STACK_BATCH 1024      /* stacks copied in one vector read */
+#define READ_TRIES 3             /* re-reads of allgs, and of goroutines that moved */
+#define HEAD_BATCH 4096          /* gs whose headers are read in one vector read */
+#define STACK_BATCH 1024         /* stacks copied in one vector read */
 #define FRAMES_BUDGET (8u << 20) /* pcs in one snapshot (64 MiB): beyond, no more stacks */
-#define NAMES_MAX 128         /* entries of a status or wait-reason table */
+#define NAMES_MAX 128            /* entries of a status or wait-reason table */
 
 /* The part of a g the walk reads: its fields are all below this. */
 static size_t g_span(const struct go_g_layout *gl)
 {
-        const struct go_field *f[] = {&gl->stack_lo, &gl->stack_hi, &gl->m, &gl->sched_sp,
-                                      &gl->sched_pc, &gl->sched_bp, &gl->syscallsp,
-                                      &gl->syscallpc, &gl->syscallbp, &gl->status, &gl->goid,
-                                      &gl->waitsince, &gl->waitreason, &gl->lockedm, &gl->gopc,
-                                      &gl->startpc, &gl->parent_goid};
+        const struct go_field *f[] = {
+            &gl->stack_lo, &gl->stack_hi,   &gl->m,          &gl->sched_sp,  &gl->sched_pc,
+            &gl->sched_bp, &gl->syscallsp,  &gl->syscallpc,  &gl->syscallbp, &gl->status,
+            &gl->goid,     &gl->waitsince,  &gl->waitreason, &gl->lockedm,   &gl->gopc,
+            &gl->startpc,  &gl->parent_goid};
         size_t span = 0;
 
         for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
@@ -88,7 +88,8 @@ static int read_names(struct go_target *t, const struct go_var *v, uint64_t coun
                 struct go_field l = {.off = 16 * i + 8, .size = 8, .ok = true};
                 uint64_t len = fld(raw, l);
 
-                iov[i] = (struct go_iov){.addr = fld(raw, p), .buf = names[i],
+                iov[i] = (struct go_iov){.addr = fld(raw, p),
+                                         .buf = names[i],
                                          .len = len < GO_NAME_MAX ? len : GO_NAME_MAX - 1};
         }
         r = go_mem_readv(&t->mem, iov, count);
@@ -110,8 +111,7 @@ static int read_names(struct go_target *t, const struct go_var *v, uint64_t coun
 
 /* runtime.allgs as one consistent copy: allglen before allgptr (proc.go's order, so the
  * length never exceeds the array), read again if the array was replaced and freed. */
-static int read_allgs(struct go_target *t, const struct go_layout *l, uint64_t **ret,
-                      size_t *ret_n)
+static int read_allgs(struct go_target *t, const struct go_layout *l, uint64_t **ret, size_t *ret_n)
 {
         const struct go_g_layout *gl = &l->g;
         uint64_t n, array, *ptrs = NULL;
@@ -121,7 +121,8 @@ static int read_allgs(struct go_target *t, const struct go_layout *l, uint64_t *
                 r = go_mem_read_uint(&t->mem, t->bias + l->allglen.addr + l->allglen_v.off,
                                      l->allglen_v.size, &n);
                 if (r == 0)
-                        r = go_mem_read_uint(&t->mem, t->bias + gl->allgptr.addr + gl->allgptr_v.off,
+                        r = go_mem_read_uint(&t->mem,
+                                             t->bias + gl->allgptr.addr + gl->allgptr_v.off,
                                              gl->allgptr_v.size, &array);
                 if (r < 0)
                         return r;
@@ -193,8 +194,12 @@ static bool parked_start(const struct go_g_layout *gl, const struct go_target *t
 {
         uint64_t st = h->status & ~gl->s_scan;
 
-        *ret = (struct go_stack_start){.pc = h->pc, .sp = h->sp, .bp = h->bp, .lo = h->lo,
-                                       .hi = h->hi, .startpc = startpc,
+        *ret = (struct go_stack_start){.pc = h->pc,
+                                       .sp = h->sp,
+                                       .bp = h->bp,
+                                       .lo = h->lo,
+                                       .hi = h->hi,
+                                       .startpc = startpc,
                                        .text_lo = t->bias + gl->text_lo,
                                        .text_hi = t->bias + gl->text_hi};
         if (st == gl->s_syscall) {
@@ -276,7 +281,8 @@ static int walk_stacks(struct walk *w, const size_t *idx, size_t n)
 
                 for (size_t j = 0; j < k; j++) {
                         struct go_goroutine *g = &w->gs->g[idx[b + j]];
-                        bool ok = parked_start(w->gl, w->t, &w->heads[idx[b + j]], g->startpc, &s[j]);
+                        bool ok =
+                            parked_start(w->gl, w->t, &w->heads[idx[b + j]], g->startpc, &s[j]);
                         uint64_t len = 0;
 
                         if (ok && s[j].lo < s[j].hi && s[j].sp >= s[j].lo && s[j].sp < s[j].hi &&
@@ -284,15 +290,17 @@ static int walk_stacks(struct walk *w, const size_t *idx, size_t n)
                                 len = s[j].hi - s[j].sp < GO_STACK_COPY ? s[j].hi - s[j].sp
                                                                         : GO_STACK_COPY;
                         g->error = ok ? -EFAULT : GO_G_ON_THREAD;
-                        iov[j] = (struct go_iov){.addr = s[j].sp, .buf = w->copies + j * GO_STACK_COPY,
-                                                 .len = len, .error = -EFAULT};
+                        iov[j] = (struct go_iov){.addr = s[j].sp,
+                                                 .buf = w->copies + j * GO_STACK_COPY,
+                                                 .len = len,
+                                                 .error = -EFAULT};
                 }
                 r = go_mem_readv(&w->t->mem, iov, k);
                 if (r < 0)
                         return r;
                 for (size_t j = 0; j < k; j++) {
-                        struct go_stack_copy c = {.addr = iov[j].addr, .data = iov[j].buf,
-                                                  .len = iov[j].len};
+                        struct go_stack_copy c = {
+                            .addr = iov[j].addr, .data = iov[j].buf, .len = iov[j].len};
 
                         if (w->gs->g[idx[b + j]].error == GO_G_ON_THREAD)
                                 continue;
@@ -307,8 +315,7 @@ static int walk_stacks(struct walk *w, const size_t *idx, size_t n)
 }
 
 /* Reads the headers of n (at most HEAD_BATCH) gs at addrs into bufs (n * span bytes). */
-static int read_heads(struct walk *w, const uint64_t *addrs, size_t n, uint8_t *bufs,
-                      int *errors)
+static int read_heads(struct walk *w, const uint64_t *addrs, size_t n, uint8_t *bufs, int *errors)
 {
         struct go_iov *iov = calloc(n ? n : 1, sizeof(*iov));
         int r;
@@ -316,8 +323,8 @@ static int read_heads(struct walk *w, const uint64_t *addrs, size_t n, uint8_t *
         if (!iov)
                 return -ENOMEM;
         for (size_t j = 0; j < n; j++)
-                iov[j] = (struct go_iov){.addr = addrs[j], .buf = bufs + j * w->span,
-                                         .len = w->span};
+                iov[j] =
+                    (struct go_iov){.addr = addrs[j], .buf = bufs + j * w->span, .len = w->span};
         r = go_mem_readv(&w->t->mem, iov, n);
         for (size_t j = 0; j < n && r == 0; j++)
                 errors[j] = iov[j].error;
@@ -444,7 +451,8 @@ static int read_stacks(struct walk *w)
                                 struct go_goroutine *g = &w->gs->g[i], ng;
                                 struct ghead h;
 
-                                if (errors[j] < 0 || !parse_g(w, g->addr, bufs + j * w->span, &ng, &h)) {
+                                if (errors[j] < 0 ||
+                                    !parse_g(w, g->addr, bufs + j * w->span, &ng, &h)) {
                                         g->error = GO_G_CHANGED; /* it ended meanwhile */
                                         g->npcs = 0;
                                         continue;
@@ -479,8 +487,8 @@ static int thread_ids(struct walk *w)
                 w->gs->on_thread++;
                 if (g->m == 0)
                         continue;
-                if (go_mem_read_uint(&w->t->mem, g->m + gl->m_procid.off, gl->m_procid.size,
-                                     &tid) < 0 ||
+                if (go_mem_read_uint(&w->t->mem, g->m + gl->m_procid.off, gl->m_procid.size, &tid) <
+                        0 ||
                     go_mem_read_uint(&w->t->mem, g->m + gl->m_curg.off, gl->m_curg.size, &curg) < 0)
                         continue;
                 /* a syscall's M still names it; a running g is its M's curg */

@@ -9,8 +9,8 @@
 /* Where the walk starts: the saved context (g.sched, or g.syscall* in a system call). */
 struct go_stack_start {
         uint64_t pc, sp, bp;
-        uint64_t lo, hi;     /* the goroutine's stack: [lo, hi) */
-        uint64_t startpc;    /* its function: a goroutine that never ran sits at its entry */
+        uint64_t lo, hi;           /* the goroutine's stack: [lo, hi) */
+        uint64_t startpc;          /* its function: a goroutine that never ran sits at its entry */
         uint64_t text_lo, text_hi; /* the executable's code, load bias added */
 };
 
