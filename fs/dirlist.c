@@ -78,11 +78,11 @@ int dirlist_pid(struct memprofd *d, const struct caller *c, const struct target 
 {
         struct node dir = {.kind = NODE_PID, .pid = t->pid, .start = t->start};
         struct dirlist *l = dirlist_alloc(files_count() + 2);
-        bool shim;
+        bool shim, go;
 
         if (!l)
                 return -ENOMEM;
-        shim = files_shim_present(d, c, t); /* one look for all heap files */
+        files_present(d, c, t, &shim, &go); /* one look for all of its files */
         dirlist_add(l, ".", tree_ino(&dir), S_IFDIR);
         dirlist_add(l, "..", FUSE_ROOT_ID, S_IFDIR);
         for (size_t i = 0; i < files_count(); i++) {
@@ -90,7 +90,7 @@ int dirlist_pid(struct memprofd *d, const struct caller *c, const struct target 
                 struct node file = {.kind = NODE_FILE, .pid = t->pid, .start = t->start,
                                     .file = (int)i};
 
-                if (shim || !f->needs_shim)
+                if ((shim || !f->needs_shim) && (go || !f->needs_go))
                         dirlist_add(l, f->name, tree_ino(&file), S_IFREG);
         }
         *ret = l;

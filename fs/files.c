@@ -9,12 +9,14 @@
 #include "memprofd.h"
 
 static const struct fs_file files[] = {
-        {"memstats", false, gen_memstats},
-        {"heap", true, gen_heap},
-        {"allocs", true, gen_allocs},
-        {"heap.txt", true, gen_heap_txt},
-        {"threads", false, gen_threads},
-        {"threads.txt", false, gen_threads_txt},
+        {"memstats", false, false, gen_memstats},
+        {"heap", true, false, gen_heap},
+        {"allocs", true, false, gen_allocs},
+        {"heap.txt", true, false, gen_heap_txt},
+        {"threads", false, false, gen_threads},
+        {"threads.txt", false, false, gen_threads_txt},
+        {"goroutines", false, true, gen_goroutines},
+        {"goroutines.txt", false, true, gen_goroutines_txt},
 };
 
 /* An inode holds 1 + a file's index in TREE_FILE_BITS bits (tree.c). */
@@ -42,40 +44,44 @@ int files_find(const char *name)
 }
 
 /* The heap files exist for a process with the shim, and for a Go program, whose
- * runtime keeps its own heap profile.  The answer is one byte, '1' or '0'. */
-static int heap_presence(struct memprofd *d, struct caller *c, const struct target *t,
-                         char **ret_buf, size_t *ret_len)
+ * runtime keeps its own heap profile; the goroutine files for Go programs.  The answer
+ * is one byte: '0' plus 1 for a heap, plus 2 for Go. */
+static int presence(struct memprofd *d, struct caller *c, const struct target *t,
+                    char **ret_buf, size_t *ret_len)
 {
-        struct go_target *gt;
-        bool present = false;
+        struct go_target *gt = NULL;
+        bool go, heap;
         char *buf;
         int fd;
 
+        go = go_target_open(t->pid, &gt) == 0;
+        go_target_free(gt);
+        heap = go;
         if (heap_segment_open(t->pid, &fd, NULL) == 0) {
                 close(fd);
-                present = true;
-        } else if (go_target_open(t->pid, &gt) == 0) {
-                go_target_free(gt);
-                present = true;
+                heap = true;
         }
         buf = malloc(1);
         if (!buf)
                 return -ENOMEM;
-        buf[0] = present ? '1' : '0';
+        buf[0] = (char)('0' + heap + 2 * go);
         *ret_buf = buf;
         *ret_len = 1;
         return 0;
 }
 
-bool files_shim_present(struct memprofd *d, const struct caller *c, const struct target *t)
+void files_present(struct memprofd *d, const struct caller *c, const struct target *t,
+                   bool *ret_heap, bool *ret_go)
 {
         char *buf = NULL;
         size_t len = 0;
-        bool present;
 
-        if (job_run(d, "heap files", heap_presence, c, t, &buf, &len) < 0)
-                return false;
-        present = len == 1 && buf[0] == '1';
+        *ret_heap = *ret_go = false;
+        if (job_run(d, "listing", presence, c, t, &buf, &len) < 0)
+                return;
+        if (len == 1 && buf[0] >= '0' && buf[0] <= '3') {
+                *ret_heap = (buf[0] - '0') & 1;
+                *ret_go = (buf[0] - '0') & 2;
+        }
         free(buf);
-        return present;
 }

@@ -406,3 +406,107 @@ int gen_threads_txt(struct memprofd *d, struct caller *c, const struct target *t
 {
         return gen_threads_file(d, c, t, "threads.txt", true, ret_buf, ret_len);
 }
+
+/* The running goroutines' stacks from their threads, stopped as `threads` stops them
+ * (same serialization per PID, same access re-check while stopped).  A failure to stop
+ * leaves them without a stack, said in the file, and is logged. */
+static int goroutines_on_threads(struct caller *c, const struct target *t, const char *file,
+                                 struct go_target *gt, struct go_goroutines *gs)
+{
+        struct thread_snapshot *ts = NULL;
+        struct go_thread_pcs *th;
+        int r;
+
+        r = collect_threads(c, t, &ts);
+        if (r == -EACCES) {
+                fs_log("pid %d: %s: its credentials changed since the access check "
+                       "(exec of a setuid program?): refused to uid %d",
+                       (int)t->pid, file, (int)c->uid);
+                return r;
+        }
+        if (r == -ENOENT || r == -ESRCH)
+                return -ENOENT;
+        if (r < 0) {
+                fs_log("pid %d: %s: stopping its threads for the running goroutines: %s",
+                       (int)t->pid, file, strerror(-r));
+                return 0;
+        }
+        th = calloc(ts->nthreads ? ts->nthreads : 1, sizeof(*th));
+        if (!th) {
+                thread_snapshot_free(ts);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < ts->nthreads; i++)
+                th[i] = (struct go_thread_pcs){.tid = ts->threads[i].tid,
+                                               .npcs = ts->threads[i].nframes,
+                                               .pcs = ts->threads[i].pcs};
+        r = go_goroutines_from_threads(gt, gs, th, ts->nthreads,
+                                       ts->stopped_ns ? ts->stopped_ns : 1);
+        free(th);
+        thread_snapshot_free(ts);
+        return r;
+}
+
+static int gen_goroutines_file(struct memprofd *d, struct caller *c, const struct target *t,
+                               const char *file, bool text, char **ret_buf, size_t *ret_len)
+{
+        struct go_target *gt = NULL;
+        struct go_goroutines *gs = NULL;
+        struct sym_process *sp = NULL;
+        const char *why = NULL;
+        int r;
+
+        r = go_target_open(t->pid, &gt);
+        if (r == -ENOEXEC || r == -ENOENT)
+                return -ENOENT;
+        if (r < 0)
+                return failed(t, file, "looking at the executable", r);
+        r = go_read_goroutines(gt, &gs, &why);
+        if (r == -EBADMSG) {
+                fs_log("pid %d: %s: %s", (int)t->pid, file, why ? why : "?");
+                r = -EIO;
+                goto out;
+        }
+        if (r < 0) {
+                r = failed(t, file, "reading the Go runtime's goroutines", r);
+                goto out;
+        }
+        if (gs->on_thread > 0) {
+                r = goroutines_on_threads(c, t, file, gt, gs);
+                if (r < 0) {
+                        r = r == -EACCES ? r : failed(t, file, "reading running goroutines", r);
+                        goto out;
+                }
+        }
+        r = open_symbols(d, t, file, &sp);
+        if (r < 0)
+                goto out;
+        if (text) {
+                r = render_goroutines_text(gs, sp, ret_buf, ret_len);
+        } else {
+                uint8_t *buf;
+
+                r = render_goroutines_pprof(gs, sp, &buf, ret_len);
+                if (r == 0)
+                        *ret_buf = (char *)buf;
+        }
+        if (r < 0)
+                r = failed(t, file, "rendering", r);
+out:
+        sym_process_free(sp);
+        go_goroutines_free(gs);
+        go_target_free(gt);
+        return r;
+}
+
+int gen_goroutines(struct memprofd *d, struct caller *c, const struct target *t, char **ret_buf,
+                   size_t *ret_len)
+{
+        return gen_goroutines_file(d, c, t, "goroutines", false, ret_buf, ret_len);
+}
+
+int gen_goroutines_txt(struct memprofd *d, struct caller *c, const struct target *t,
+                       char **ret_buf, size_t *ret_len)
+{
+        return gen_goroutines_file(d, c, t, "goroutines.txt", true, ret_buf, ret_len);
+}

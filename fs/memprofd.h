@@ -81,17 +81,19 @@ typedef int (*generate_fn)(struct memprofd *d, struct caller *c, const struct ta
 /* files.c: the table of files in PID/. */
 struct fs_file {
         const char *name;
-        bool needs_shim; /* exists only for processes that carry libmemprof.so */
+        bool needs_shim; /* exists only for processes that carry libmemprof.so (or Go) */
+        bool needs_go;   /* exists only for Go processes */
         generate_fn generate;
 };
 
 size_t files_count(void);
 const struct fs_file *files_get(int index);
 int files_find(const char *name);
-/* Whether the process has a heap to show (it maps its shim segment, or it is a Go
- * program), so that its needs_shim files exist.  Opens files the target names (its
- * executable, its mappings), so it runs as a job: a stall there is no heap. */
-bool files_shim_present(struct memprofd *d, const struct caller *c, const struct target *t);
+/* Whether the process maps a shim segment or is Go (its needs_shim files exist), and
+ * whether it is Go (its needs_go files exist).  Opens files the target names (its
+ * executable, its mappings), so it runs as a job: a stall there counts as neither. */
+void files_present(struct memprofd *d, const struct caller *c, const struct target *t,
+                   bool *ret_heap, bool *ret_go);
 
 /* generate.c: file contents.  Return 0, -ENOENT (process or file gone), or the errno
  * the reader should see after a genuine failure, which they have logged. */
@@ -107,6 +109,10 @@ int gen_threads(struct memprofd *d, struct caller *c, const struct target *t, ch
                 size_t *ret_len);
 int gen_threads_txt(struct memprofd *d, struct caller *c, const struct target *t,
                     char **ret_buf, size_t *ret_len);
+int gen_goroutines(struct memprofd *d, struct caller *c, const struct target *t, char **ret_buf,
+                   size_t *ret_len);
+int gen_goroutines_txt(struct memprofd *d, struct caller *c, const struct target *t,
+                       char **ret_buf, size_t *ret_len);
 
 /* jobs.c: a file's contents generated in a thread of its own, waited for at most
  * JOB_TIMEOUT_S: no target, however it stalls /proc or ptrace, holds a FUSE worker.

@@ -61,6 +61,14 @@ int render_heap_text_from(const struct heap_snapshot *heap, struct sym_process *
  * the leading runtime frames dropped, as runtime/pprof shows them. */
 void render_go_heap_fold(struct heap_snapshot *heap, struct sym_process *sp);
 
+/* goroutines (pprof, goroutine/count) and goroutines.txt; the runtime's own goroutines
+ * are counted in the header, not shown, as Go's profile does. */
+struct go_goroutines;
+int render_goroutines_pprof(const struct go_goroutines *gs, struct sym_process *sp,
+                            uint8_t **ret_buf, size_t *ret_len);
+int render_goroutines_text(const struct go_goroutines *gs, struct sym_process *sp,
+                           char **ret_buf, size_t *ret_len);
+
 int render_threads_pprof(const struct thread_snapshot *ts, struct sym_process *sp,
                          uint8_t **ret_buf, size_t *ret_len);
 int render_threads_text(const struct thread_snapshot *ts, struct sym_process *sp, char **ret_buf,

@@ -210,6 +210,25 @@ static bool first_load(Elf *elf, uint64_t *ret_vaddr)
         return false;
 }
 
+/* The executable's code, link-time addresses: a return address outside it ends a stack
+ * walk (a Go executable's code is all in one segment). */
+static void text_range(Elf *elf, struct go_g_layout *g)
+{
+        size_t n;
+
+        if (elf_getphdrnum(elf, &n) != 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                GElf_Phdr ph;
+
+                if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
+                        g->text_lo = ph.p_vaddr;
+                        g->text_hi = ph.p_vaddr + ph.p_memsz;
+                        return;
+                }
+        }
+}
+
 /* Reads what the collector needs of the executable at fd (only is_go if it is not Go). */
 static int binary_load(int fd, const struct stat *st, struct go_binary **ret)
 {
@@ -250,6 +269,8 @@ static int binary_load(int fd, const struct stat *st, struct go_binary **ret)
                 b->why = "the executable has no loadable segment";
         else
                 load_layout(b, elf);
+        if (b->layout_ok)
+                text_range(elf, &b->layout.g);
         elf_end(elf);
         *ret = b;
         return 0;
@@ -257,8 +278,10 @@ static int binary_load(int fd, const struct stat *st, struct go_binary **ret)
 
 static void binary_unref_locked(struct go_binary *b)
 {
-        if (b && --b->refs == 0)
+        if (b && --b->refs == 0) {
+                go_layout_release(&b->layout);
                 free(b);
+        }
 }
 
 void go_binary_unref(const struct go_binary *cb)

@@ -3,6 +3,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "golayout.h"
@@ -24,9 +25,26 @@ enum {
         V_GOMAXPROCS,
         V_MBUCKETS,
         V_MPROF_CYCLE,
-        T_BUCKET,
+        V_ALLGPTR,
+        V_WAIT_REASONS,
+        V_STATUS_NAMES,
+        V_FING_RUNNING, /* 1.19 */
+        V_FING_STATUS,  /* 1.21+ */
+        T_BUCKET,       /* types from here */
         T_MEMRECORD,
         T_P,
+        T_G,
+        T_M,
+        C_IDLE, /* constants from here */
+        C_RUNNABLE,
+        C_RUNNING,
+        C_SYSCALL,
+        C_WAITING,
+        C_DEAD,
+        C_COPYSTACK,
+        C_PREEMPTED,
+        C_SCAN,
+        C_FING_RUNNING_FINALIZER,
         N_NAMES
 };
 static const char *const names[N_NAMES] = {
@@ -45,17 +63,91 @@ static const char *const names[N_NAMES] = {
     [T_BUCKET] = "runtime.bucket",
     [T_MEMRECORD] = "runtime.memRecord",
     [T_P] = "runtime.p",
+    [V_ALLGPTR] = "runtime.allgptr",
+    [V_WAIT_REASONS] = "runtime.waitReasonStrings",
+    [V_STATUS_NAMES] = "runtime.gStatusStrings",
+    [V_FING_RUNNING] = "runtime.fingRunning",
+    [V_FING_STATUS] = "runtime.fingStatus",
+    [T_G] = "runtime.g",
+    [T_M] = "runtime.m",
+    [C_IDLE] = "runtime._Gidle",
+    [C_RUNNABLE] = "runtime._Grunnable",
+    [C_RUNNING] = "runtime._Grunning",
+    [C_SYSCALL] = "runtime._Gsyscall",
+    [C_WAITING] = "runtime._Gwaiting",
+    [C_DEAD] = "runtime._Gdead",
+    [C_COPYSTACK] = "runtime._Gcopystack",
+    [C_PREEMPTED] = "runtime._Gpreempted",
+    [C_SCAN] = "runtime._Gscan",
+    [C_FING_RUNNING_FINALIZER] = "runtime.fingRunningFinalizer",
+};
+
+#define RUNTIME_FUNCS_MAX 65536 /* runtime.* functions: a few thousand in any version */
+
+/* The runtime's own functions (isSystemGoroutine: a goroutine started in one is the
+ * runtime's), and the entries it treats apart. */
+struct funcs {
+        uint64_t *lo, *hi;
+        size_t n, cap;
+        uint64_t main_pc, runfinq_pc, corostart_pc;
+        bool failed;
 };
 
 struct found {
         Dwarf_Die die[N_NAMES];
         bool seen[N_NAMES]; /* die holds something of that name */
         bool ok[N_NAMES];   /* die is the variable or the struct itself */
+        struct funcs funcs;
 };
 
 static bool is_type_tag(int tag)
 {
         return tag == DW_TAG_structure_type || tag == DW_TAG_typedef;
+}
+
+/* Whether a DIE of this tag can be what names[i] wants. */
+static bool tag_fits(int i, int tag)
+{
+        if (i < T_BUCKET)
+                return tag == DW_TAG_variable;
+        if (i < C_IDLE)
+                return is_type_tag(tag);
+        return tag == DW_TAG_constant;
+}
+
+static void add_func(struct funcs *fs, Dwarf_Die *die, const char *name)
+{
+        Dwarf_Addr lo, hi;
+
+        if (fs->failed || dwarf_lowpc(die, &lo) != 0 || dwarf_highpc(die, &hi) != 0 || hi <= lo)
+                return; /* an abstract (inlined-only) function has no code of its own */
+        if (strcmp(name, "runtime.main") == 0)
+                fs->main_pc = lo;
+        else if (strcmp(name, "runtime.runfinq") == 0)
+                fs->runfinq_pc = lo;
+        else if (strcmp(name, "runtime.corostart") == 0)
+                fs->corostart_pc = lo;
+        if (fs->n == fs->cap) {
+                size_t cap = fs->cap ? fs->cap * 2 : 1024;
+                uint64_t *nlo, *nhi;
+
+                if (cap > RUNTIME_FUNCS_MAX) {
+                        fs->failed = true;
+                        return;
+                }
+                nlo = realloc(fs->lo, cap * sizeof(*nlo));
+                if (nlo)
+                        fs->lo = nlo;
+                nhi = nlo ? realloc(fs->hi, cap * sizeof(*nhi)) : NULL;
+                if (!nhi) {
+                        fs->failed = true;
+                        return;
+                }
+                fs->hi = nhi;
+                fs->cap = cap;
+        }
+        fs->lo[fs->n] = lo;
+        fs->hi[fs->n++] = hi;
 }
 
 static void scan(Dwarf *dw, struct found *f)
@@ -71,16 +163,20 @@ static void scan(Dwarf *dw, struct found *f)
                                 int tag = dwarf_tag(&child);
                                 const char *name;
 
-                                if (tag != DW_TAG_variable && !is_type_tag(tag))
+                                if (tag != DW_TAG_variable && tag != DW_TAG_constant &&
+                                    tag != DW_TAG_subprogram && !is_type_tag(tag))
                                         continue;
                                 name = dwarf_diename(&child);
                                 if (!name || strncmp(name, "runtime.", 8) != 0)
                                         continue;
+                                if (tag == DW_TAG_subprogram) {
+                                        add_func(&f->funcs, &child, name);
+                                        continue;
+                                }
                                 for (int i = 0; i < N_NAMES; i++) {
-                                        bool want_var = names[i] && i < T_BUCKET;
                                         if (f->ok[i] || strcmp(name, names[i]) != 0)
                                                 continue;
-                                        if (want_var != (tag == DW_TAG_variable))
+                                        if (!tag_fits(i, tag))
                                                 continue;
                                         /* a struct is better than its typedef */
                                         f->die[i] = child;
@@ -367,6 +463,119 @@ static void bucket(struct found *f, struct go_bucket_layout *ret)
                   ret->allocs.ok && ret->frees.ok && ret->alloc_bytes.ok && ret->free_bytes.ok;
 }
 
+static bool constant(struct found *f, int i, uint64_t *ret)
+{
+        Dwarf_Attribute a;
+        Dwarf_Word w;
+
+        if (!f->ok[i] || !dwarf_attr(&f->die[i], DW_AT_const_value, &a) ||
+            dwarf_formudata(&a, &w) != 0)
+                return false;
+        *ret = w;
+        return true;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+        return (x > y) - (x < y);
+}
+
+/* The runtime's function ranges sorted by start (Go's functions do not overlap, so the
+ * ends sort with them: each is sorted on its own). */
+static void take_funcs(struct funcs *fs, struct go_g_layout *g)
+{
+        if (fs->failed || fs->n == 0) {
+                free(fs->lo);
+                free(fs->hi);
+                return;
+        }
+        qsort(fs->lo, fs->n, sizeof(uint64_t), cmp_u64);
+        qsort(fs->hi, fs->n, sizeof(uint64_t), cmp_u64);
+        g->runtime_lo = fs->lo;
+        g->runtime_hi = fs->hi;
+        g->nruntime = fs->n;
+        g->main_pc = fs->main_pc;
+        g->runfinq_pc = fs->runfinq_pc;
+        g->corostart_pc = fs->corostart_pc;
+}
+
+/* What the goroutine walk needs: g, gobuf, m, allgs, the status and wait-reason names
+ * and the status values (never assumed: 1.19 to 1.23 agree, a later one may not). */
+static void g_layout(struct found *f, struct go_layout *l)
+{
+        struct go_g_layout *g = &l->g;
+        Dwarf_Die gbuf, mbuf, t, *gt = named_type(f, T_G, &gbuf), *mt = named_type(f, T_M, &mbuf);
+        struct go_array arr;
+        bool consts;
+
+        take_funcs(&f->funcs, g);
+        if (!gt || !mt || !size_of(gt, &g->g_size) || !size_of(mt, &g->m_size))
+                return;
+        g->stack_lo = field(gt, "stack.lo");
+        g->stack_hi = field(gt, "stack.hi");
+        g->m = field(gt, "m");
+        g->sched_sp = field(gt, "sched.sp");
+        g->sched_pc = field(gt, "sched.pc");
+        g->sched_bp = field(gt, "sched.bp");
+        g->syscallsp = field(gt, "syscallsp");
+        g->syscallpc = field(gt, "syscallpc");
+        g->syscallbp = field(gt, "syscallbp");
+        g->status = field(gt, "atomicstatus");
+        g->goid = field(gt, "goid");
+        g->waitsince = field(gt, "waitsince");
+        g->waitreason = field(gt, "waitreason");
+        g->lockedm = field(gt, "lockedm");
+        g->gopc = field(gt, "gopc");
+        g->startpc = field(gt, "startpc");
+        g->parent_goid = field(gt, "parentGoid");
+        g->m_procid = field(mt, "procid");
+        g->m_curg = field(mt, "curg");
+
+        g->allgptr = var(f, V_ALLGPTR, &t);
+        if (g->allgptr.ok)
+                g->allgptr_v = field(&t, "");
+        g->wait_reasons = var(f, V_WAIT_REASONS, &t);
+        arr = g->wait_reasons.ok ? array(&t, "", NULL) : (struct go_array){0};
+        g->wait_reasons.ok = arr.ok && arr.stride == 16;
+        g->wait_reasons_count = arr.count;
+        g->status_names = var(f, V_STATUS_NAMES, &t);
+        arr = g->status_names.ok ? array(&t, "", NULL) : (struct go_array){0};
+        g->status_names.ok = arr.ok && arr.stride == 16;
+        g->status_names_count = arr.count;
+        g->fing = var(f, V_FING_STATUS, &t);
+        if (g->fing.ok && constant(f, C_FING_RUNNING_FINALIZER, &g->fing_mask)) {
+                g->fing_v = field(&t, "");
+        } else {
+                g->fing = var(f, V_FING_RUNNING, &t);
+                if (g->fing.ok)
+                        g->fing_v = field(&t, "");
+        }
+
+        consts = constant(f, C_IDLE, &g->s_idle) && constant(f, C_RUNNABLE, &g->s_runnable) &&
+                 constant(f, C_RUNNING, &g->s_running) &&
+                 constant(f, C_SYSCALL, &g->s_syscall) &&
+                 constant(f, C_WAITING, &g->s_waiting) && constant(f, C_DEAD, &g->s_dead) &&
+                 constant(f, C_COPYSTACK, &g->s_copystack) &&
+                 constant(f, C_PREEMPTED, &g->s_preempted) && constant(f, C_SCAN, &g->s_scan);
+        g->ok = consts && g->stack_lo.ok && g->stack_hi.ok && g->m.ok && g->sched_sp.ok &&
+                g->sched_pc.ok && g->sched_bp.ok && g->syscallsp.ok && g->syscallpc.ok &&
+                g->status.ok && g->goid.ok && g->waitsince.ok && g->waitreason.ok &&
+                g->gopc.ok && g->startpc.ok && g->m_procid.ok && g->m_curg.ok &&
+                g->allgptr_v.ok && l->allglen_v.ok && g->g_size <= 4096 && g->m_size <= 16384;
+}
+
+void go_layout_release(struct go_layout *l)
+{
+        if (!l)
+                return;
+        free(l->g.runtime_lo);
+        free(l->g.runtime_hi);
+        l->g.runtime_lo = l->g.runtime_hi = NULL;
+        l->g.nruntime = 0;
+}
+
 int go_layout_from_dwarf(struct Dwarf *dw, struct go_layout *ret)
 {
         struct found f = {0};
@@ -375,8 +584,11 @@ int go_layout_from_dwarf(struct Dwarf *dw, struct go_layout *ret)
 
         scan(dw, &f);
         l.memstats = var(&f, V_MEMSTATS, &ms);
-        if (!l.memstats.ok)
+        if (!l.memstats.ok) {
+                free(f.funcs.lo);
+                free(f.funcs.hi);
                 return -ENODATA;
+        }
         l.gc_controller = var(&f, V_GC_CONTROLLER, &gc);
         l.mheap = var(&f, V_MHEAP, &mh);
         l.class_to_size = var(&f, V_CLASS_TO_SIZE, &cts);
@@ -444,6 +656,7 @@ int go_layout_from_dwarf(struct Dwarf *dw, struct go_layout *ret)
                 l.build_version_len = field(&bv, "len");
         }
         bucket(&f, &l.bucket);
+        g_layout(&f, &l);
         *ret = l;
         return 0;
 }

@@ -40,6 +40,28 @@ struct go_bucket_layout {
         bool ok;
 };
 
+/* What the goroutine walk reads (runtime2.go's g, gobuf, m; proc.go's allgs), and the
+ * constants it compares with, all from DWARF.  ok: everything the walk needs is there. */
+struct go_g_layout {
+        uint64_t g_size, m_size;
+        struct go_field stack_lo, stack_hi, m, sched_sp, sched_pc, sched_bp, syscallsp,
+            syscallpc, syscallbp /* 1.23 */, status, goid, waitsince, waitreason, lockedm, gopc,
+            startpc, parent_goid /* 1.21 */;
+        struct go_field m_procid, m_curg;
+        struct go_var allgptr, wait_reasons, status_names, fing;
+        struct go_field allgptr_v, fing_v;
+        uint64_t wait_reasons_count, status_names_count;
+        /* runtime._G* values; fing_mask: fingRunningFinalizer (1.21+), 0 with 1.19's bool */
+        uint64_t s_idle, s_runnable, s_running, s_syscall, s_waiting, s_dead, s_copystack,
+            s_preempted, s_scan, fing_mask;
+        /* entry points isSystemGoroutine treats apart; runtime.* function ranges, sorted */
+        uint64_t main_pc, runfinq_pc, corostart_pc;
+        uint64_t *runtime_lo, *runtime_hi;
+        size_t nruntime;
+        uint64_t text_lo, text_hi; /* the executable's code (from its program headers) */
+        bool ok;
+};
+
 struct go_layout {
         struct go_var memstats, gc_controller, mheap, class_to_size, mem_profile_rate,
             build_version, allglen, allp, sched, gomaxprocs, mbuckets, mprof_cycle;
@@ -67,8 +89,11 @@ struct go_layout {
             build_version_ptr, build_version_len;
 
         struct go_bucket_layout bucket;
+        struct go_g_layout g;
 };
 
 struct Dwarf;
 /* Fills *ret from dw.  Members a version lacks stay !ok; the readers check. */
 int go_layout_from_dwarf(struct Dwarf *dw, struct go_layout *ret);
+/* Frees what go_layout_from_dwarf allocated (the function ranges); NULL is fine. */
+void go_layout_release(struct go_layout *l);

@@ -142,8 +142,9 @@ static const char *missing_member(const struct go_layout *l)
 }
 
 /* NumGoroutine: gcount() in proc.go. */
-static int goroutines(struct go_target *t, const struct go_layout *l, uint64_t *ret)
+int go_read_goroutine_count(struct go_target *t, uint64_t *ret)
 {
+        const struct go_layout *l = &t->bin->layout;
         uint64_t allglen, gfree, ngsys, allp, np, pp, n;
         int64_t count;
         int r;
@@ -287,7 +288,7 @@ int go_read_memstats(struct go_target *t, struct go_memstats *ret, const char **
                 return r;
         /* the three below are optional: a layout without one shows 0 and says nothing
          * wrong about the heap figures */
-        if (goroutines(t, l, &m.goroutines) == -EFAULT)
+        if (go_read_goroutine_count(t, &m.goroutines) == -EFAULT)
                 return -EFAULT;
         read_field(t, &l->gomaxprocs, l->gomaxprocs_v, &m.gomaxprocs);
         read_field(t, &l->mem_profile_rate, l->mem_profile_rate_v, &m.mem_profile_rate);

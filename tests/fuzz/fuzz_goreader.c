@@ -120,6 +120,84 @@ static void layout(struct go_layout *l)
                                       .ok = true};
 }
 
+/* The goroutine walk's part, shaped like Go 1.23's g (offsets of the fuzzer's choosing):
+ * allgptr and allglen among the globals, gs and their stacks anywhere in the input. */
+static uint64_t runtime_lo[] = {BASE + 0x100, BASE + 0x200};
+static uint64_t runtime_hi[] = {BASE + 0x180, BASE + 0x280};
+
+static void g_layout(struct go_layout *l)
+{
+        struct go_g_layout *g = &l->g;
+
+        g->g_size = 256;
+        g->m_size = 64;
+        g->stack_lo = u(0, 8);
+        g->stack_hi = u(8, 8);
+        g->m = u(48, 8);
+        g->sched_sp = u(56, 8);
+        g->sched_pc = u(64, 8);
+        g->sched_bp = u(104, 8);
+        g->syscallsp = u(112, 8);
+        g->syscallpc = u(120, 8);
+        g->syscallbp = u(128, 8);
+        g->status = u(152, 4);
+        g->goid = u(160, 8);
+        g->waitsince = s(176, 8);
+        g->waitreason = u(184, 1);
+        g->lockedm = u(192, 8);
+        g->gopc = u(200, 8);
+        g->startpc = u(208, 8);
+        g->parent_goid = u(216, 8);
+        g->m_procid = u(0, 8);
+        g->m_curg = u(8, 8);
+        g->allgptr = v(4400, 8);
+        g->allgptr_v = u(0, 8);
+        g->wait_reasons = v(4416, 16 * 4);
+        g->wait_reasons_count = 4;
+        g->status_names = v(4480, 16 * 10);
+        g->status_names_count = 10;
+        g->s_runnable = 1;
+        g->s_running = 2;
+        g->s_syscall = 3;
+        g->s_waiting = 4;
+        g->s_dead = 6;
+        g->s_copystack = 8;
+        g->s_preempted = 9;
+        g->s_scan = 0x1000;
+        g->main_pc = BASE + 0x300;
+        g->runtime_lo = runtime_lo;
+        g->runtime_hi = runtime_hi;
+        g->nruntime = 2;
+        g->text_lo = BASE;
+        g->text_hi = BASE + 0x1000;
+        g->ok = true;
+}
+
+static void check_goroutines(struct go_target *t)
+{
+        struct go_goroutines *gs = NULL;
+        const char *why = NULL;
+        int r = go_read_goroutines(t, &gs, &why);
+
+        if (r == -EBADMSG && !why)
+                __builtin_trap();
+        if (r < 0)
+                return;
+        for (size_t i = 0; i < gs->n; i++) {
+                const struct go_goroutine *g = &gs->g[i];
+                volatile uint64_t sum = 0;
+
+                if (g->npcs > GO_STACK_MAX || (g->npcs && !g->pcs) || (g->npcs && g->error))
+                        __builtin_trap();
+                for (uint32_t k = 0; k < g->npcs; k++)
+                        sum += g->pcs[k];
+                (void)go_goroutine_state(gs, g);
+        }
+        if (gs->n + gs->unreadable > gs->listed)
+                __builtin_trap(); /* every g listed is shown or counted, never more */
+        go_goroutines_free(gs);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         static struct go_binary bin;
@@ -133,6 +211,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (!bin.layout_ok) {
                 layout(&bin.layout);
+                g_layout(&bin.layout);
                 bin.is_go = bin.layout_ok = true;
         }
         t.mem = (struct go_mem){.read = fake_read, .ctx = &f};
@@ -156,5 +235,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else if (r == -EBADMSG && !why) {
                 __builtin_trap();
         }
+        check_goroutines(&t);
         return 0;
 }
