@@ -55,17 +55,46 @@ static int read_heap(const struct target *t, const char *file, struct heap_snaps
         return 0;
 }
 
+/* Supplementary groups of a reader: more than this is not seen in practice (the
+ * kernel's limit is 65536); the files opened for them are then those of the first. */
+#define CALLER_MAX_GROUPS 256
+
+/*
+ * The symbols of t's binaries are read as the caller: with its filesystem ids and
+ * groups, so debug files it could not read itself give it nothing.  Without a request
+ * (not reached from one) only what anyone may read is used: the overflow ids.
+ */
 static int open_symbols(struct memprofd *d, const struct target *t, const char *file,
                         struct sym_process **ret)
 {
+        gid_t groups[CALLER_MAX_GROUPS];
+        struct sym_caller caller = {.uid = 65534, .gid = 65534, .groups = groups};
         int r;
 
         if (!d->sym) {
                 fs_log("pid %d: %s: no symbolizer (it failed at start-up)", (int)t->pid, file);
                 return -EIO;
         }
-        r = sym_process_open(d->sym, t->pid, ret);
+        if (t->req) {
+                const struct fuse_ctx *ctx = fuse_req_ctx(t->req);
+
+                caller.uid = ctx->uid;
+                caller.gid = ctx->gid;
+                r = fuse_req_getgroups(t->req, CALLER_MAX_GROUPS, groups);
+                caller.ngroups = r > 0 ? (size_t)(r < CALLER_MAX_GROUPS ? r : CALLER_MAX_GROUPS) : 0;
+        }
+        r = sym_process_open(d->sym, t->pid, &caller, ret);
         return r < 0 ? failed(t, file, "reading its mappings", r) : 0;
+}
+
+/* A binary whose symbols were refused (a bomb, a helper crash) is worth a line. */
+static void log_symbol_problem(const struct target *t, const char *file,
+                               const struct sym_process *sp)
+{
+        const char *why = sym_process_problem(sp);
+
+        if (why)
+                fs_log("pid %d: %s: symbols: %s", (int)t->pid, file, why);
 }
 
 int gen_memstats(struct memprofd *d, const struct target *t, char **ret_buf, size_t *ret_len)
@@ -127,6 +156,7 @@ static int gen_heap_file(struct memprofd *d, const struct target *t, const char 
                 if (r == 0)
                         *ret_buf = (char *)buf;
         }
+        log_symbol_problem(t, file, sp);
         if (r < 0)
                 r = failed(t, file, "rendering", r);
 out:
@@ -192,6 +222,7 @@ static int gen_threads_file(struct memprofd *d, const struct target *t, const ch
                 if (r == 0)
                         *ret_buf = (char *)buf;
         }
+        log_symbol_problem(t, file, sp);
         if (r < 0)
                 r = failed(t, file, "rendering", r);
 out:

@@ -47,6 +47,7 @@ struct target {
         pid_t pid;
         uint64_t start;
         struct proc_status st;
+        fuse_req_t req; /* the request it was resolved for: whose files to open (or NULL) */
 };
 int tree_target(pid_t pid, struct target *ret);
 int tree_target_of(const struct node *n, struct target *ret);

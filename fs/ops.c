@@ -37,6 +37,7 @@ static int resolve(fuse_req_t req, fuse_ino_t ino, struct node *ret_node,
         r = tree_target_of(ret_node, ret_target);
         if (r < 0)
                 return r;
+        ret_target->req = req;
         /* like /proc, anyone may stat /PID; its listing and files need the right */
         return ret_node->kind == NODE_PID ? 0 : access_check(req, ret_target);
 }

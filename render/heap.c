@@ -54,6 +54,21 @@ static int add_header(struct profile *p, const struct heap_snapshot *h, bool all
         return profile_add_comment(p, comment);
 }
 
+/* Every frame of every stack, resolved in one batch before the stacks are rendered. */
+static int prefetch_stacks(const struct heap_snapshot *heap, struct sym_process *sp)
+{
+        struct pc_batch b = {0};
+        int r = 0;
+
+        for (size_t i = 0; i < heap->nstacks && r == 0; i++)
+                r = pc_batch_add(&b, heap->stacks[i].pcs, heap->stacks[i].depth, true);
+        if (r < 0) {
+                free(b.addrs);
+                return r;
+        }
+        return pc_batch_prefetch(&b, sp);
+}
+
 int render_heap_pprof(const struct heap_snapshot *heap, struct sym_process *sp, bool allocs,
                       uint8_t **ret_buf, size_t *ret_len)
 {
@@ -62,6 +77,9 @@ int render_heap_pprof(const struct heap_snapshot *heap, struct sym_process *sp, 
         uint64_t ids[MP_MAX_DEPTH];
         int r;
 
+        r = prefetch_stacks(heap, sp);
+        if (r < 0)
+                return r;
         r = profile_new(&p);
         if (r < 0)
                 return r;
@@ -189,6 +207,9 @@ int render_heap_text(const struct heap_snapshot *heap, struct sym_process *sp, c
         FILE *f = NULL;
         int r = 0;
 
+        r = prefetch_stacks(heap, sp);
+        if (r < 0)
+                return r;
         e = calloc(heap->nsites ? heap->nsites : 1, sizeof(*e));
         if (!e)
                 return -ENOMEM;

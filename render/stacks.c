@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memprof/array.h"
 #include "profile.h"
 #include "stacks.h"
 #include "symbolize.h"
@@ -238,4 +239,24 @@ int stack_symbolize(struct sym_process *sp, const uint64_t *pcs, size_t npcs,
         }
         *ret_n = n;
         return 0;
+}
+
+int pc_batch_add(struct pc_batch *b, const uint64_t *pcs, size_t npcs, bool first_is_return)
+{
+        int r = ARRAY_RESERVE(b->addrs, b->cap, b->n, npcs, 1024, SIZE_MAX / 2);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < npcs; i++)
+                b->addrs[b->n++] = sym_code_address(pcs[i], i > 0 || first_is_return);
+        return 0;
+}
+
+int pc_batch_prefetch(struct pc_batch *b, struct sym_process *sp)
+{
+        int r = sp ? sym_process_prefetch(sp, b->addrs, b->n) : 0;
+
+        free(b->addrs);
+        *b = (struct pc_batch){0};
+        return r;
 }
