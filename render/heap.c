@@ -63,7 +63,7 @@ static int prefetch_stacks(const struct heap_snapshot *heap, struct sym_process 
         for (size_t i = 0; i < heap->nstacks && r == 0; i++)
                 r = pc_batch_add(&b, heap->stacks[i].pcs, heap->stacks[i].depth, true);
         if (r < 0) {
-                free(b.addrs);
+                pc_batch_prefetch(&b, NULL); /* frees it */
                 return r;
         }
         return pc_batch_prefetch(&b, sp);

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "memprof/addrset.h"
+
 struct profile;
 struct sym_process;
 struct sym_frame;
@@ -31,8 +33,9 @@ int stack_symbolize(struct sym_process *sp, const uint64_t *pcs, size_t npcs,
 /* The code addresses of many stacks, gathered for one sym_process_prefetch: a file's
  * frames are resolved in a few batches instead of one request each. */
 struct pc_batch {
-        uint64_t *addrs;
+        uint64_t *addrs; /* each once */
         size_t n, cap;
+        struct addrset seen;
 };
 
 int pc_batch_add(struct pc_batch *b, const uint64_t *pcs, size_t npcs, bool first_is_return);

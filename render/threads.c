@@ -111,7 +111,7 @@ static int prefetch_threads(const struct thread_snapshot *ts, struct sym_process
         for (size_t i = 0; i < ts->nthreads && r == 0; i++)
                 r = pc_batch_add(&b, ts->threads[i].pcs, ts->threads[i].nframes, false);
         if (r < 0) {
-                free(b.addrs);
+                pc_batch_prefetch(&b, NULL); /* frees it */
                 return r;
         }
         return pc_batch_prefetch(&b, sp);

@@ -12,6 +12,7 @@
 #include "caller.h"
 #include "debugfile.h"
 #include "intern.h"
+#include "memprof/addrset.h"
 #include "memo.h"
 #include "prefetch.h"
 
@@ -210,9 +211,7 @@ static struct sym_entry *refused(struct sym_process *sp, size_t file, const stru
         struct sym_entry *e;
         if (entry_new(&set->main_id, NULL, &e) < 0)
                 return NULL;
-        char why[PROTO_MAX_PROBLEM + 64];
-        snprintf(why, sizeof(why), "%.*s", (int) st->problem_len, st->problem);
-        e->problem = intern_str(e->strings, why[0] ? why : strerror(st->error));
+        e->problem = intern_str(e->strings, st->problem[0] ? st->problem : strerror(st->error));
         /* Not an ELF file is no news; a refused one is worth a log line. */
         if (st->error != ENOEXEC)
                 set_problem(sp, file, e->problem);
@@ -497,31 +496,16 @@ out:
         return r;
 }
 
-/* A set of addresses seen in this batch: input repeats frames a lot. */
-static bool seen_add(uint64_t *slots, size_t mask, uint64_t a) {
-        uint64_t key = a + 1; /* 0 marks an empty slot */
-        size_t i = (size_t) (key * 0x9e3779b97f4a7c15ull >> 32) & mask;
-        while (slots[i] && slots[i] != key)
-                i = (i + 1) & mask;
-        if (slots[i])
-                return false;
-        slots[i] = key;
-        return true;
-}
-
 int sym_process_prefetch(struct sym_process *sp, const uint64_t *addrs, size_t n) {
         if (!sp || (n > 0 && !addrs))
                 return -EINVAL;
-        size_t nslots = 64;
-        while (nslots < n * 2)
-                nslots *= 2;
-        uint64_t *seen = calloc(nslots, sizeof(*seen));
+        struct addrset seen = { 0 };
         size_t *count = calloc(sp->nfiles + 1, sizeof(*count));
         uint64_t *by_file = malloc((n + 1) * sizeof(*by_file));
         int *file_of = malloc((n + 1) * sizeof(*file_of));
         uint64_t *uniq = malloc((n + 1) * sizeof(*uniq));
         int r = -ENOMEM;
-        if (!seen || !count || !by_file || !file_of || !uniq)
+        if (!count || !by_file || !file_of || !uniq)
                 goto out;
 
         /* Unique, unknown addresses of symbolizable files, counted per file. */
@@ -530,8 +514,14 @@ int sym_process_prefetch(struct sym_process *sp, const uint64_t *addrs, size_t n
                 struct sym_line l[SYM_MAX_INLINE];
                 size_t nl;
                 int m = process_find_mapping(sp, addrs[i]);
-                if (m < 0 || sp->info[m].file < 0 || !seen_add(seen, nslots - 1, addrs[i]) ||
-                    memo_get(sp->results, addrs[i], l, &nl))
+                if (m < 0 || sp->info[m].file < 0 || memo_get(sp->results, addrs[i], l, &nl))
+                        continue;
+                int added = addrset_add(&seen, addrs[i]);
+                if (added < 0) {
+                        r = added;
+                        goto out;
+                }
+                if (added == 0)
                         continue;
                 uniq[k] = addrs[i];
                 file_of[k++] = sp->info[m].file;
@@ -558,7 +548,7 @@ int sym_process_prefetch(struct sym_process *sp, const uint64_t *addrs, size_t n
                 close(sp->root_fd);
         sp->root_fd = -1;
 out:
-        free(seen);
+        addrset_free(&seen);
         free(count);
         free(by_file);
         free(file_of);

@@ -304,7 +304,8 @@ uint64_t proto_offset_at(const struct proto_request *r, uint32_t i) {
 
 static void parse_status(struct cursor *c, struct proto_status *s) {
         uint32_t e = (uint32_t) take_uint(c, 4);
-        *s = (struct proto_status){ 0 };
+        s->error = 0;
+        s->problem[0] = '\0';
         if (e == 0)
                 return;
         /* An errno, not anything else a hostile helper might send. */
@@ -313,12 +314,14 @@ static void parse_status(struct cursor *c, struct proto_status *s) {
                 return;
         }
         s->error = (int) e;
-        s->problem_len = take_uint(c, 2);
-        if (s->problem_len > PROTO_MAX_PROBLEM) {
+        size_t n = take_uint(c, 2);
+        const char *p = n <= PROTO_MAX_PROBLEM ? (const char *) take(c, n) : NULL;
+        if (!p || memchr(p, '\0', n)) {
                 c->bad = true;
                 return;
         }
-        s->problem = (const char *) take(c, s->problem_len);
+        memcpy(s->problem, p, n);
+        s->problem[n] = '\0';
 }
 
 bool proto_is_file_name(const char *name, size_t len) {

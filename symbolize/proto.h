@@ -71,11 +71,10 @@ struct proto_request {
         const uint8_t *offsets;   /* RESOLVE: n unaligned u64s inside the payload */
 };
 
-/* A reply's status: 0, or an errno and the helper's explanation (not NUL-terminated). */
+/* A reply's status: 0, or an errno and the helper's explanation (copied, "" if none). */
 struct proto_status {
         int error;
-        const char *problem;
-        size_t problem_len;
+        char problem[PROTO_MAX_PROBLEM + 1];
 };
 
 struct proto_open_reply {
