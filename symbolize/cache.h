@@ -4,6 +4,7 @@
 #pragma once
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +47,7 @@ struct sym_entry {
         bool needs_debug;
         bool has_functions, has_filenames, has_line_numbers, has_inline_frames;
         const char *problem; /* refused: why (in strings); nothing is looked up */
+        atomic_bool poisoned; /* a helper crashed or hung on it: nothing more is asked */
 
         /* Under lock. */
         pthread_mutex_t lock;

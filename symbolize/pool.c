@@ -224,7 +224,6 @@ int pool_call(struct pool *p, struct helper *h, enum proto_type type, const void
                 *ret_signal = WTERMSIG(status);
                 return -ECHILD;
         }
-        if (r == -EPIPE && WIFEXITED(status))
-                return -ECHILD;
+        /* An exit (it could not confine itself, say) is not the file's fault. */
         return r == -ETIMEDOUT || r == -EBADMSG ? r : -EPIPE;
 }

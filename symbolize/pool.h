@@ -42,9 +42,9 @@ int pool_acquire(struct pool *p, int64_t deadline_ns, struct helper **ret);
 void pool_release(struct pool *p, struct helper *h);
 
 /* One request and its reply (malloc'd payload).  On any failure the helper is killed
- * and reaped and released; the return is -ETIMEDOUT (a hang), -ECHILD (it died by
- * itself: *ret_signal tells how), -EBADMSG (a reply that breaks the protocol) or
- * -EPIPE (killed from outside). */
+ * and reaped (the caller still releases it); the return is -ETIMEDOUT (a hang),
+ * -ECHILD (a crash: *ret_signal is the signal), -EBADMSG (a reply that breaks the
+ * protocol) or -EPIPE (killed from outside, or it exited). */
 int pool_call(struct pool *p, struct helper *h, enum proto_type type, const void *payload,
               size_t len, const int *fds, size_t nfds, int64_t deadline_ns,
               uint8_t **ret_reply, size_t *ret_len, int *ret_signal);

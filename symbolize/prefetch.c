@@ -134,12 +134,19 @@ static int64_t request_deadline(const struct sym_process *sp) {
 
 /* Remembers that the helper failed on this file, so that the next read does not feed
  * it the same bytes: the file's frames stay unsymbolized while it is cached. */
-static void poison(struct sym_process *sp, const struct fileset *set, const char *why) {
-        struct sym_entry *e;
-        if (entry_new(&set->main_id, NULL, &e) < 0)
+static void poison(struct sym_process *sp, size_t file, const struct fileset *set,
+                   const char *why) {
+        struct sym_entry *e = sp->files[file].entry;
+        if (e) {
+                atomic_store(&e->poisoned, true);
+                return;
+        }
+        if (set->main_fd < 0 || entry_new(&set->main_id, NULL, &e) < 0)
                 return;
         e->problem = intern_str(e->strings, why);
-        cache_release(sp->s, cache_insert(sp->s, e));
+        e = cache_insert(sp->s, e);
+        atomic_store(&e->poisoned, true);
+        cache_release(sp->s, e);
 }
 
 /* One request to the helper; a helper failure becomes -EIO with the reason kept. */
@@ -175,7 +182,7 @@ static int call(struct sym_process *sp, size_t file, const struct fileset *set,
                 break;
         }
         if (r != -EPIPE)
-                poison(sp, set, why);
+                poison(sp, file, set, why);
         set_problem(sp, file, why);
         return -EIO;
 }
@@ -313,7 +320,7 @@ static int find_entry(struct sym_process *sp, size_t file, struct fileset *set) 
                 return 0; /* unreadable for this reader: its frames stay addresses */
         struct sym_entry *any = cache_find_file(sp->s, &set->main_id), *e = NULL;
         int r = 0;
-        if (any && any->problem)
+        if (any && (any->problem || atomic_load(&any->poisoned)))
                 e = any, any = NULL;
         else if (any)
                 e = known_entry(sp, file, set, any);
@@ -461,7 +468,7 @@ static int resolve_file(struct sym_process *sp, size_t file, uint64_t *addrs, si
         if (!f->tried && (r = find_entry(sp, file, &set)) < 0)
                 goto out;
         struct sym_entry *e = f->entry;
-        if (!e || e->problem) {
+        if (!e || e->problem || atomic_load(&e->poisoned)) {
                 store_unknown(sp, addrs, n);
                 goto out;
         }
@@ -514,8 +521,13 @@ int sym_process_prefetch(struct sym_process *sp, const uint64_t *addrs, size_t n
                 struct sym_line l[SYM_MAX_INLINE];
                 size_t nl;
                 int m = process_find_mapping(sp, addrs[i]);
-                if (m < 0 || sp->info[m].file < 0 || memo_get(sp->results, addrs[i], l, &nl))
+                if (m < 0 || memo_get(sp->results, addrs[i], l, &nl))
                         continue;
+                /* Anonymous code ([vdso], a JIT's): known to be unknown. */
+                if (sp->info[m].file < 0) {
+                        memo_put(sp->results, addrs[i], NULL, 0);
+                        continue;
+                }
                 int added = addrset_add(&seen, addrs[i]);
                 if (added < 0) {
                         r = added;
