@@ -506,6 +506,11 @@ out:
 int sym_process_prefetch(struct sym_process *sp, const uint64_t *addrs, size_t n) {
         if (!sp || (n > 0 && !addrs))
                 return -EINVAL;
+        sp->prefetched = true;
+        return prefetch_batch(sp, addrs, n);
+}
+
+int prefetch_batch(struct sym_process *sp, const uint64_t *addrs, size_t n) {
         struct addrset seen = { 0 };
         size_t *count = calloc(sp->nfiles + 1, sizeof(*count));
         uint64_t *by_file = malloc((n + 1) * sizeof(*by_file));

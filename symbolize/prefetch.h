@@ -39,6 +39,7 @@ struct sym_process {
         struct intern *strings; /* answers an entry had no room for */
         struct memo *results;   /* code address -> lines, for this process's reads */
         const char *problem;    /* in strings */
+        bool prefetched;        /* sym_process_prefetch ran: lookups do not fetch */
 
         /* During a prefetch. */
         struct helper *helper;
@@ -47,3 +48,5 @@ struct sym_process {
 };
 
 int process_find_mapping(const struct sym_process *sp, uint64_t addr);
+/* sym_process_prefetch without marking the process prefetched. */
+int prefetch_batch(struct sym_process *sp, const uint64_t *addrs, size_t n);

@@ -20,8 +20,10 @@
 #define MAX_MAPPINGS 65530
 /* Distinct files symbolized per process; real programs map a few hundred at most. */
 #define MAX_FILES 4096
-/* Addresses one process's reads keep answers for (a 100k-stack heap has fewer). */
-#define MAX_RESULTS (1u << 22)
+/* Distinct code addresses one read keeps answers for: real heaps of 100k stacks have a
+ * few tens of thousands.  A hostile segment of random addresses gets unknown frames past
+ * this (about 40 MiB of answers at most), not more memory. */
+#define MAX_RESULTS (1u << 18)
 
 static int add_mapping(const struct maps_entry *e, void *userdata) {
         struct sym_process *sp = userdata;
@@ -183,8 +185,9 @@ int sym_process_lookup(struct sym_process *sp, uint64_t address, bool is_return_
         if (f.mapping >= 0) {
                 size_t n;
                 if (!memo_get(sp->results, addr, f.lines, &n)) {
-                        /* Not prefetched: a batch of one. */
-                        int r = sym_process_prefetch(sp, &addr, 1);
+                        /* After a prefetch, a miss is an address it had no room for;
+                         * a caller that never prefetches gets batches of one. */
+                        int r = sp->prefetched ? 0 : prefetch_batch(sp, &addr, 1);
                         if (r < 0)
                                 return r;
                         if (!memo_get(sp->results, addr, f.lines, &n))

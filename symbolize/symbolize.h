@@ -79,7 +79,8 @@ const char *sym_process_problem(const struct sym_process *sp);
 size_t sym_process_mappings(struct sym_process *sp, const struct sym_mapping **ret);
 
 /* Resolves one address.  is_return_address: the address follows a call (stack frames
- * other than the innermost), so the call instruction at address-1 is looked up.  An
- * address not prefetched costs a helper request of its own. */
+ * other than the innermost), so the call instruction at address-1 is looked up.  Before
+ * any sym_process_prefetch an address costs a helper request of its own; after one, an
+ * address it did not cover is answered as unknown. */
 int sym_process_lookup(struct sym_process *sp, uint64_t address, bool is_return_address,
                        struct sym_frame *ret);
