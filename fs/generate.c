@@ -80,8 +80,10 @@ static int open_symbols(struct memprofd *d, const struct target *t, const char *
 
                 caller.uid = ctx->uid;
                 caller.gid = ctx->gid;
+                /* the count it returns may exceed the room given: then the first ones */
                 r = fuse_req_getgroups(t->req, CALLER_MAX_GROUPS, groups);
-                caller.ngroups = r > 0 ? (size_t)(r < CALLER_MAX_GROUPS ? r : CALLER_MAX_GROUPS) : 0;
+                caller.ngroups = r > 0 ? (size_t)(r < CALLER_MAX_GROUPS ? r : CALLER_MAX_GROUPS)
+                                       : 0;
         }
         r = sym_process_open(d->sym, t->pid, &caller, ret);
         return r < 0 ? failed(t, file, "reading its mappings", r) : 0;

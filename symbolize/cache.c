@@ -105,7 +105,8 @@ void entry_add_verdict(struct sym_entry *e, const struct sym_fileid *id, bool ma
                 }
         /* Full: the oldest makes room (a candidate seen again is asked about again). */
         if (e->nverdicts == ENTRY_MAX_VERDICTS) {
-                memmove(e->verdicts, e->verdicts + 1, sizeof(e->verdicts[0]) * (ENTRY_MAX_VERDICTS - 1));
+                memmove(e->verdicts, e->verdicts + 1,
+                        sizeof(e->verdicts[0]) * (ENTRY_MAX_VERDICTS - 1));
                 e->nverdicts--;
         }
         e->verdicts[e->nverdicts++] = (struct verdict){ .id = *id, .match = match };

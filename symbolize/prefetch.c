@@ -379,7 +379,8 @@ static const char *keep(struct intern *in, const struct proto_resolve_reply *rep
         return intern_strn(in, rep->string_at[idx - 1], rep->string_len[idx - 1]);
 }
 
-static void store(struct sym_process *sp, struct sym_entry *e, const struct proto_resolve_reply *rep,
+static void store(struct sym_process *sp, struct sym_entry *e,
+                  const struct proto_resolve_reply *rep,
                   const uint64_t *addrs, const uint64_t *offs) {
         size_t k = 0;
         pthread_mutex_lock(&e->lock);
@@ -494,7 +495,8 @@ static int resolve_file(struct sym_process *sp, size_t file, uint64_t *addrs, si
         }
         pthread_mutex_unlock(&e->lock);
         for (size_t i = 0; i < misses && r == 0; i += PROTO_MAX_ADDRS) {
-                uint32_t k = (uint32_t) (misses - i < PROTO_MAX_ADDRS ? misses - i : PROTO_MAX_ADDRS);
+                size_t left = misses - i;
+                uint32_t k = (uint32_t) (left < PROTO_MAX_ADDRS ? left : PROTO_MAX_ADDRS);
                 r = resolve_batch(sp, file, &set, e, addrs + i, offs + i, k);
         }
         free(offs);

@@ -158,7 +158,8 @@ int sandbox_enter(int keep_fd) {
                 return r;
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
                 return -errno;
-        if ((r = set_limit(RLIMIT_CORE, 0)) < 0 || (r = set_limit(RLIMIT_NOFILE, SANDBOX_MAX_FILES)) < 0 ||
+        if ((r = set_limit(RLIMIT_CORE, 0)) < 0 ||
+            (r = set_limit(RLIMIT_NOFILE, SANDBOX_MAX_FILES)) < 0 ||
             (r = set_limit(RLIMIT_FSIZE, 0)) < 0 || (r = set_limit(RLIMIT_NPROC, 0)) < 0)
                 return r;
 #if !defined(__SANITIZE_ADDRESS__)

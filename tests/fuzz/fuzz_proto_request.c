@@ -11,8 +11,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (size < 2)
                 return 0;
-        struct proto_header h = { .magic = PROTO_MAGIC, .type = data[0] % 5,
-                                  .len = (uint32_t) (size - 2), .nfds = data[1] % (PROTO_MAX_FDS + 2) };
+        struct proto_header h = { .magic = PROTO_MAGIC,
+                                  .type = data[0] % 5,
+                                  .len = (uint32_t) (size - 2),
+                                  .nfds = data[1] % (PROTO_MAX_FDS + 2) };
         struct proto_request q;
         volatile uint64_t sink = 0;
         if (proto_parse_request(&h, data + 2, size - 2, h.nfds, &q) == 0)
