@@ -72,6 +72,11 @@ int caller_open(int root_fd, const char *path, int *ret_fd, struct sym_fileid *r
                 struct open_how how = { .flags = (uint64_t) flags,
                                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
                 fd = (int) syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+                /* Before Linux 5.6: relative to the root, still as the reader (an absolute
+                 * symlink then leads out of the process's root, to what the reader may
+                 * read in ours). */
+                if (fd < 0 && errno == ENOSYS)
+                        fd = openat(root_fd, path[0] == '/' ? path + 1 : path, flags);
         } else {
                 fd = open(path, flags);
         }
