@@ -45,6 +45,10 @@ struct sym_entry {
         const char *build_id; /* hex, in strings; NULL without one */
         char debuglink[PROTO_MAX_DEBUGLINK + 1];
         bool needs_debug;
+        bool has_alt; /* its DWARF needs a dwz alternate file, found by these: */
+        char altname[PROTO_MAX_ALTLINK + 1];
+        uint8_t alt_id[PROTO_MAX_BUILD_ID];
+        size_t alt_id_len;
         bool has_functions, has_filenames, has_line_numbers, has_inline_frames;
         const char *problem; /* refused: why (in strings); nothing is looked up */
         atomic_bool poisoned; /* a helper crashed or hung on it: nothing more is asked */

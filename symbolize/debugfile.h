@@ -23,3 +23,10 @@ struct debug_candidate {
 size_t debugfile_candidates(const char *maps_path, size_t path_len, const uint8_t *build_id,
                             size_t build_id_len, const char *debuglink,
                             struct debug_candidate *ret);
+
+/* Candidates for a dwz alternate file (named by a debug file's .gnu_debugaltlink), all
+ * in the host's DEBUGFILE_ROOT: the name itself if it lies there, and its build id's
+ * path.  A process's own alternate files are not looked for: the answers are shared by
+ * every reader of the debug file, so the alternate must be one anyone may read. */
+size_t debugfile_alt_candidates(const char *altname, const uint8_t *build_id,
+                                size_t build_id_len, struct debug_candidate *ret);

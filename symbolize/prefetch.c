@@ -212,6 +212,31 @@ static int send_attach(struct sym_process *sp, size_t file, const struct fileset
         return r < 0 ? -EIO : 0;
 }
 
+/* The dwz alternate file of a binary's DWARF: candidates opened as root from the host's
+ * debug root, sent with ALT; the reply replaces the ATTACH one. */
+static int send_alt(struct sym_process *sp, size_t file, const struct fileset *set,
+                    uint64_t id, const char *altname, const uint8_t *alt_id,
+                    size_t alt_id_len, struct proto_attach_reply *ret) {
+        struct debug_candidate c[PROTO_MAX_CANDIDATES];
+        int fds[PROTO_MAX_CANDIDATES];
+        size_t nfds = 0, n = debugfile_alt_candidates(altname, alt_id, alt_id_len, c);
+        for (size_t i = 0; i < n; i++) {
+                struct sym_fileid fid;
+                if (caller_open(-1, c[i].path, &fds[nfds], &fid) == 0)
+                        nfds++;
+        }
+        uint8_t *reply;
+        size_t len;
+        int r = call(sp, file, set, PROTO_ALT, &id, sizeof(id), fds, nfds, &reply, &len);
+        for (size_t i = 0; i < nfds; i++)
+                close(fds[i]);
+        if (r < 0)
+                return r;
+        r = proto_parse_attach_reply(reply, len, nfds, ret);
+        free(reply);
+        return r < 0 || (ret->flags & PROTO_NEEDS_ALT) ? -EIO : 0;
+}
+
 /* An entry that answers nothing, with the helper's reason. */
 static struct sym_entry *refused(struct sym_process *sp, size_t file, const struct fileset *set,
                                  const struct proto_status *st) {
@@ -246,8 +271,12 @@ static int load_new(struct sym_process *sp, size_t file, struct fileset *set,
         r = send_attach(sp, file, set, id, set->fds, n, &a);
         if (r < 0)
                 return r;
-        if (a.status.error) {
-                *ret = refused(sp, file, set, &a.status);
+        struct proto_attach_reply alt = a;
+        if (!a.status.error && (a.flags & PROTO_NEEDS_ALT) &&
+            (r = send_alt(sp, file, set, id, a.altname, a.alt_id, a.alt_id_len, &alt)) < 0)
+                return r;
+        if (a.status.error || alt.status.error) {
+                *ret = refused(sp, file, set, a.status.error ? &a.status : &alt.status);
                 return 0;
         }
         struct sym_entry *e;
@@ -259,10 +288,16 @@ static int load_new(struct sym_process *sp, size_t file, struct fileset *set,
         e->build_id_len = o.build_id_len;
         memcpy(e->debuglink, o.debuglink, sizeof(e->debuglink));
         e->needs_debug = (o.flags & PROTO_NEEDS_DEBUG) != 0;
-        e->has_functions = a.flags & PROTO_HAS_FUNCTIONS;
-        e->has_filenames = a.flags & PROTO_HAS_FILENAMES;
-        e->has_line_numbers = a.flags & PROTO_HAS_LINE_NUMBERS;
-        e->has_inline_frames = a.flags & PROTO_HAS_INLINE_FRAMES;
+        e->has_functions = alt.flags & PROTO_HAS_FUNCTIONS;
+        e->has_filenames = alt.flags & PROTO_HAS_FILENAMES;
+        e->has_line_numbers = alt.flags & PROTO_HAS_LINE_NUMBERS;
+        e->has_inline_frames = alt.flags & PROTO_HAS_INLINE_FRAMES;
+        if (a.flags & PROTO_NEEDS_ALT) {
+                e->has_alt = true;
+                memcpy(e->altname, a.altname, sizeof(e->altname));
+                memcpy(e->alt_id, a.alt_id, a.alt_id_len);
+                e->alt_id_len = a.alt_id_len;
+        }
         if (o.build_id_len > 0) {
                 char hex[2 * PROTO_MAX_BUILD_ID + 1];
                 for (size_t i = 0; i < o.build_id_len; i++)
@@ -366,8 +401,17 @@ static int load_known(struct sym_process *sp, size_t file, struct fileset *set,
                 r = send_attach(sp, file, set, e->id, &debug_fd, e->has_debug ? 1 : 0, &a);
         if (r < 0)
                 return r;
-        if (o.status.error || a.status.error || a.chosen != (e->has_debug ? 0 : -1))
+        if (o.status.error || a.status.error || a.chosen != (e->has_debug ? 0 : -1) ||
+            !(a.flags & PROTO_NEEDS_ALT) != !e->has_alt)
                 return -ESTALE;
+        if (e->has_alt) {
+                struct proto_attach_reply alt;
+                r = send_alt(sp, file, set, e->id, e->altname, e->alt_id, e->alt_id_len, &alt);
+                if (r < 0)
+                        return r;
+                if (alt.status.error)
+                        return -ESTALE;
+        }
         cache_set_loaded(sp->s, e, sp->helper, true);
         return 0;
 }

@@ -278,6 +278,7 @@ int proto_parse_request(const struct proto_header *h, const uint8_t *p, size_t l
                         return -EBADMSG;
                 break;
         case PROTO_ATTACH:
+        case PROTO_ALT:
                 if (nfds > PROTO_MAX_CANDIDATES)
                         return -EBADMSG;
                 break;
@@ -373,9 +374,22 @@ int proto_parse_attach_reply(const uint8_t *p, size_t len, size_t ncandidates,
                 r.flags = (uint32_t) take_uint(&c, 4);
                 uint32_t all = ncandidates >= 32 ? UINT32_MAX : (1u << ncandidates) - 1;
                 if (chosen < -1 || chosen >= (int32_t) ncandidates || (r.rejected & ~all) ||
-                    (chosen >= 0 && (r.rejected & (1u << chosen))) || (r.flags & ~15u))
+                    (chosen >= 0 && (r.rejected & (1u << chosen))) || (r.flags & ~31u))
                         return -EBADMSG;
                 r.chosen = chosen;
+                if (r.flags & PROTO_NEEDS_ALT) {
+                        r.alt_id_len = take_uint(&c, 1);
+                        const uint8_t *id = take(&c, r.alt_id_len);
+                        size_t n = take_uint(&c, 2);
+                        const char *name = n <= PROTO_MAX_ALTLINK ? (const char *) take(&c, n)
+                                                                  : NULL;
+                        if (!id || !name || r.alt_id_len == 0 ||
+                            r.alt_id_len > PROTO_MAX_BUILD_ID || memchr(name, '\0', n))
+                                return -EBADMSG;
+                        memcpy(r.alt_id, id, r.alt_id_len);
+                        memcpy(r.altname, name, n);
+                        r.altname[n] = '\0';
+                }
         }
         if (c.bad || c.left != 0)
                 return -EBADMSG;

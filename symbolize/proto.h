@@ -12,6 +12,10 @@
  *   ATTACH   fds: debug candidates, in order of preference.   payload: u64 id
  *            reply: which candidate matches (build id, or a non-zero CRC), which were
  *            looked at and rejected, and what the binary offers (functions, lines...)
+ *            If the DWARF refers to a dwz alternate file (.gnu_debugaltlink), the reply
+ *            says so, with that file's name and build id, and the binary waits for
+ *   ALT      fds: alternate file candidates.   payload: u64 id
+ *            reply: as ATTACH's, for the candidates of the alternate file
  *   RESOLVE  payload: u64 id, u32 n, u32 0, n x u64 file offsets
  *            reply: u32 n, u32 nstrings, nstrings x (u32 len, bytes), then per offset
  *            u8 nlines and nlines x (u32 function, u32 system_name, u32 file: a string
@@ -31,6 +35,7 @@ enum proto_type {
         PROTO_OPEN = 1,
         PROTO_ATTACH = 2,
         PROTO_RESOLVE = 3,
+        PROTO_ALT = 4,
 };
 
 struct proto_header {
@@ -63,6 +68,8 @@ struct proto_header {
 #define PROTO_HAS_FILENAMES 2u
 #define PROTO_HAS_LINE_NUMBERS 4u
 #define PROTO_HAS_INLINE_FRAMES 8u
+#define PROTO_NEEDS_ALT 16u /* then: u8 build id length, build id, u16 length, name */
+#define PROTO_MAX_ALTLINK 1024
 
 struct proto_request {
         enum proto_type type;
@@ -91,6 +98,9 @@ struct proto_attach_reply {
         int chosen;        /* index of the matching candidate, -1 for none */
         uint32_t rejected; /* bit i: candidate i was examined and does not match */
         uint32_t flags;
+        uint8_t alt_id[PROTO_MAX_BUILD_ID]; /* with PROTO_NEEDS_ALT */
+        size_t alt_id_len;
+        char altname[PROTO_MAX_ALTLINK + 1];
 };
 
 struct proto_line {

@@ -57,6 +57,7 @@ int binary_open(uint64_t id, int fd, struct sym_binary **ret, char *problem, siz
         b->id = id;
         b->fd = fd;
         b->debug_fd = -1;
+        b->alt_fd = -1;
         b->bytes = bytes;
         b->build_id_len = elfcheck_build_id(elf, b->build_id, sizeof(b->build_id));
         elfcheck_debuglink(elf, b->debuglink, sizeof(b->debuglink), &b->crc);
@@ -72,17 +73,19 @@ fail:
 }
 
 /* libdwfl asks for the debug file by the main file's .gnu_debuglink, and later for a
- * dwz alternate file by its .gnu_debugaltlink: only the first is the chosen file. */
+ * dwz alternate file by the name in .gnu_debugaltlink: each gets the file chosen for it. */
 static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
                           Dwarf_Addr base, const char *file_name, const char *debuglink,
                           GElf_Word crc, char **ret_name) {
         const struct sym_binary *b = *userdata;
         *ret_name = NULL;
-        if (!b || b->debug_fd < 0)
+        if (!b)
                 return -1;
         if (debuglink && strcmp(debuglink, b->debuglink) != 0)
-                return -1;
-        return fcntl(b->debug_fd, F_DUPFD_CLOEXEC, 0);
+                return b->alt_fd >= 0 && strcmp(debuglink, b->altname) == 0
+                               ? fcntl(b->alt_fd, F_DUPFD_CLOEXEC, 0)
+                               : -1;
+        return b->debug_fd >= 0 ? fcntl(b->debug_fd, F_DUPFD_CLOEXEC, 0) : -1;
 }
 
 /* libdwfl never looks for files itself: the binary is reported by fd. */
@@ -147,15 +150,18 @@ static int choose_debug(struct sym_binary *b, const int *fds, size_t nfds, int *
         return 0;
 }
 
-int binary_attach(struct sym_binary *b, const int *fds, size_t nfds, int *ret_chosen,
-                  uint32_t *ret_rejected, char *problem, size_t size) {
-        int chosen;
-        uint32_t rejected;
-        if (b->dwfl || b->fd < 0)
-                return -EINVAL;
-        int r = choose_debug(b, fds, nfds, &chosen, &rejected, problem, size);
-        if (r < 0)
-                return r;
+/* The altlink of the file whose DWARF will be read: the debug file, else the binary. */
+static void find_altlink(struct sym_binary *b) {
+        int fd = b->debug_fd >= 0 ? b->debug_fd : b->fd;
+        Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+        if (!elf)
+                return;
+        b->needs_alt = elfcheck_altlink(elf, b->altname, sizeof(b->altname), b->alt_id,
+                                        &b->alt_id_len);
+        elf_end(elf);
+}
+
+static int load(struct sym_binary *b) {
         if (funcindex_new(&b->funcs) < 0)
                 return -ENOMEM;
         b->dwfl = dwfl_begin(&callbacks);
@@ -171,7 +177,7 @@ int binary_attach(struct sym_binary *b, const int *fds, size_t nfds, int *ret_ch
                 return -ENOEXEC;
         }
         dwfl_report_end(b->dwfl, NULL, NULL);
-        r = read_loads(b);
+        int r = read_loads(b);
         if (r < 0)
                 return r;
 
@@ -183,6 +189,57 @@ int binary_attach(struct sym_binary *b, const int *fds, size_t nfds, int *ret_ch
         int nsyms = dwfl_module_getsymtab(b->mod);
         b->has_functions = dw || nsyms > 0;
         b->has_filenames = b->has_line_numbers = b->has_inline_frames = dw != NULL;
+        return 0;
+}
+
+int binary_attach(struct sym_binary *b, const int *fds, size_t nfds, int *ret_chosen,
+                  uint32_t *ret_rejected, char *problem, size_t size) {
+        int chosen;
+        uint32_t rejected;
+        if (b->dwfl || b->fd < 0 || b->debug_fd >= 0 || b->needs_alt)
+                return -EINVAL;
+        int r = choose_debug(b, fds, nfds, &chosen, &rejected, problem, size);
+        if (r < 0)
+                return r;
+        find_altlink(b);
+        if (!b->needs_alt && (r = load(b)) < 0)
+                return r;
+        *ret_chosen = chosen;
+        *ret_rejected = rejected;
+        return 0;
+}
+
+int binary_attach_alt(struct sym_binary *b, const int *fds, size_t nfds, int *ret_chosen,
+                      uint32_t *ret_rejected) {
+        int chosen = -1;
+        uint32_t rejected = 0;
+        if (!b->needs_alt || b->dwfl || b->fd < 0)
+                return -EINVAL;
+        for (size_t i = 0; i < nfds && chosen < 0; i++) {
+                struct stat st;
+                if (fstat(fds[i], &st) < 0 || !elfcheck_matches(fds[i], b->alt_id,
+                                                                b->alt_id_len, 0)) {
+                        rejected |= 1u << i;
+                        continue;
+                }
+                char problem[PROTO_MAX_PROBLEM];
+                Elf *elf = elf_begin(fds[i], ELF_C_READ_MMAP, NULL);
+                bool bomb = !elf || elfcheck_inflated(elf, problem, sizeof(problem)) < 0;
+                elf_end(elf);
+                if (bomb) {
+                        rejected |= 1u << i;
+                        continue;
+                }
+                b->alt_fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
+                if (b->alt_fd < 0)
+                        return -errno;
+                b->bytes += (uint64_t) st.st_size;
+                chosen = (int) i;
+        }
+        b->needs_alt = false;
+        int r = load(b);
+        if (r < 0)
+                return r;
         *ret_chosen = chosen;
         *ret_rejected = rejected;
         return 0;
@@ -197,6 +254,8 @@ void binary_free(struct sym_binary *b) {
                 close(b->fd);
         if (b->debug_fd >= 0)
                 close(b->debug_fd);
+        if (b->alt_fd >= 0)
+                close(b->alt_fd);
         symtab_free(b->symtab);
         curanges_free(b->units);
         funcindex_free(b->funcs);

@@ -37,6 +37,11 @@ struct sym_binary {
 
         /* From ATTACH. */
         int debug_fd; /* the chosen debug file, -1 for none; the Dwfl gets a dup */
+        bool needs_alt; /* its DWARF refers to a dwz alternate file: ALT comes next */
+        char altname[PROTO_MAX_ALTLINK + 1];
+        uint8_t alt_id[PROTO_MAX_BUILD_ID];
+        size_t alt_id_len;
+        int alt_fd;
         struct binary_load loads[BINARY_MAX_LOADS];
         size_t nloads;
         bool has_functions, has_filenames, has_line_numbers, has_inline_frames;
@@ -60,9 +65,15 @@ int binary_open(uint64_t id, int fd, struct sym_binary **ret, char *problem, siz
 /* Picks the first candidate that matches (same build id; without one, a non-zero
  * .gnu_debuglink CRC equal to the candidate's CRC32) and loads the symbol data.  The
  * candidate fds stay the caller's.  *ret_rejected: bit i for candidates looked at and
- * refused. */
+ * refused.  If the DWARF refers to a dwz alternate file, b->needs_alt is set and the
+ * symbol data waits for binary_attach_alt. */
 int binary_attach(struct sym_binary *b, const int *fds, size_t nfds, int *ret_chosen,
                   uint32_t *ret_rejected, char *problem, size_t size);
+
+/* The alternate file among the candidates (same build id as the altlink names), then
+ * the symbol data, as binary_attach would have loaded it. */
+int binary_attach_alt(struct sym_binary *b, const int *fds, size_t nfds, int *ret_chosen,
+                      uint32_t *ret_rejected);
 
 void binary_free(struct sym_binary *b);
 

@@ -82,6 +82,34 @@ void elfcheck_debuglink(Elf *elf, char *ret_name, size_t size, uint32_t *ret_crc
         *ret_crc = crc;
 }
 
+bool elfcheck_altlink(Elf *elf, char *ret_name, size_t size, uint8_t *ret_id,
+                      size_t *ret_id_len) {
+        size_t shstrndx;
+        if (elf_getshdrstrndx(elf, &shstrndx) < 0)
+                return false;
+        for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn; scn = elf_nextscn(elf, scn)) {
+                GElf_Shdr sh;
+                if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+                        continue;
+                const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+                if (!name || strcmp(name, ".gnu_debugaltlink") != 0)
+                        continue;
+                Elf_Data *d = elf_rawdata(scn, NULL);
+                const char *p = d ? d->d_buf : NULL;
+                size_t n = p ? strnlen(p, d->d_size) : 0;
+                if (!p || n == 0 || n >= d->d_size || n >= size)
+                        return false;
+                size_t id_len = d->d_size - n - 1;
+                if (id_len == 0 || id_len > PROTO_MAX_BUILD_ID)
+                        return false;
+                memcpy(ret_name, p, n + 1);
+                memcpy(ret_id, p + n + 1, id_len);
+                *ret_id_len = id_len;
+                return true;
+        }
+        return false;
+}
+
 bool elfcheck_has_dwarf(Elf *elf) {
         size_t shstrndx;
         if (elf_getshdrstrndx(elf, &shstrndx) < 0)

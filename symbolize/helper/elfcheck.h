@@ -29,6 +29,11 @@ size_t elfcheck_build_id(Elf *elf, uint8_t *ret, size_t max);
 /* The .gnu_debuglink file name (copied, "" if none or not a plain file name) and CRC. */
 void elfcheck_debuglink(Elf *elf, char *ret_name, size_t size, uint32_t *ret_crc);
 
+/* The dwz alternate file elf's DWARF refers to (.gnu_debugaltlink): its name (copied)
+ * and build id; false if there is none (or it is malformed). */
+bool elfcheck_altlink(Elf *elf, char *ret_name, size_t size, uint8_t *ret_id,
+                      size_t *ret_id_len);
+
 /* Whether elf carries DWARF of its own (a non-empty .debug_info). */
 bool elfcheck_has_dwarf(Elf *elf);
 

@@ -115,6 +115,25 @@ static void do_open(struct serve *s, const struct proto_request *q, int fd,
         proto_put_u32(reply, b->needs_debug ? PROTO_NEEDS_DEBUG : 0);
 }
 
+static void put_attached(struct sym_binary *b, int chosen, uint32_t rejected,
+                         struct proto_buf *reply) {
+        proto_put_status(reply, 0, NULL);
+        proto_put_u32(reply, (uint32_t) chosen);
+        proto_put_u32(reply, rejected);
+        proto_put_u32(reply, (b->has_functions ? PROTO_HAS_FUNCTIONS : 0) |
+                                     (b->has_filenames ? PROTO_HAS_FILENAMES : 0) |
+                                     (b->has_line_numbers ? PROTO_HAS_LINE_NUMBERS : 0) |
+                                     (b->has_inline_frames ? PROTO_HAS_INLINE_FRAMES : 0) |
+                                     (b->needs_alt ? PROTO_NEEDS_ALT : 0));
+        if (!b->needs_alt)
+                return;
+        size_t n = strlen(b->altname);
+        proto_put_u8(reply, (uint8_t) b->alt_id_len);
+        proto_put(reply, b->alt_id, b->alt_id_len);
+        proto_put_u16(reply, (uint16_t) n);
+        proto_put(reply, b->altname, n);
+}
+
 static void do_attach(struct serve *s, const struct proto_request *q, const int *fds,
                       size_t nfds, struct proto_buf *reply) {
         char problem[PROTO_MAX_PROBLEM] = "";
@@ -126,20 +145,17 @@ static void do_attach(struct serve *s, const struct proto_request *q, const int 
                 return;
         }
         uint64_t before = b->bytes;
-        int r = binary_attach(b, fds, nfds, &chosen, &rejected, problem, sizeof(problem));
+        int r = q->type == PROTO_ALT
+                        ? binary_attach_alt(b, fds, nfds, &chosen, &rejected)
+                        : binary_attach(b, fds, nfds, &chosen, &rejected, problem,
+                                        sizeof(problem));
         s->bytes += b->bytes - before;
         if (r < 0) {
                 forget(s, q->id);
                 proto_put_status(reply, -r, problem);
                 return;
         }
-        proto_put_status(reply, 0, NULL);
-        proto_put_u32(reply, (uint32_t) chosen);
-        proto_put_u32(reply, rejected);
-        proto_put_u32(reply, (b->has_functions ? PROTO_HAS_FUNCTIONS : 0) |
-                                     (b->has_filenames ? PROTO_HAS_FILENAMES : 0) |
-                                     (b->has_line_numbers ? PROTO_HAS_LINE_NUMBERS : 0) |
-                                     (b->has_inline_frames ? PROTO_HAS_INLINE_FRAMES : 0));
+        put_attached(b, chosen, rejected, reply);
 }
 
 /* A reply's string table: interned strings are unique by address, so a pointer-keyed
@@ -252,6 +268,7 @@ int serve_request(struct serve *s, const struct proto_header *h, const uint8_t *
                 do_open(s, &q, fds[0], reply);
                 break;
         case PROTO_ATTACH:
+        case PROTO_ALT:
                 do_attach(s, &q, fds, nfds, reply);
                 for (size_t i = 0; i < nfds; i++)
                         close(fds[i]);

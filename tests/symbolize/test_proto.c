@@ -225,6 +225,19 @@ static void test_candidates(void) {
                 CHECK(strcmp(c[i].path, want[i]) == 0);
                 CHECK(c[i].trusted == trusted[i]);
         }
+        /* dwz alternate files: the host's debug root only, by name and by build id. */
+        n = debugfile_alt_candidates("/usr/lib/debug/.dwz/x86_64-linux-gnu/libz.debug", id,
+                                     sizeof(id), c);
+        CHECK(n == 2 && c[0].trusted && c[1].trusted);
+        CHECK(n == 2 && strcmp(c[0].path, "/usr/lib/debug/.dwz/x86_64-linux-gnu/libz.debug") == 0);
+        CHECK(n == 2 && strcmp(c[1].path, "/usr/lib/debug/.build-id/ab/cdef01.debug") == 0);
+        const char *outside[] = { "/tmp/alt.debug", "/usr/lib/debug/../../../etc/shadow",
+                                  "../.dwz/x.debug", "/usr/lib/debug/./x", "/usr/lib/debugx" };
+        for (size_t i = 0; i < sizeof(outside) / sizeof(outside[0]); i++) {
+                n = debugfile_alt_candidates(outside[i], id, sizeof(id), c);
+                CHECK(n == 1 && strcmp(c[0].path, "/usr/lib/debug/.build-id/ab/cdef01.debug") == 0);
+        }
+
         /* No build id and a name that is not one: nothing to look for. */
         CHECK(debugfile_candidates(path, 18, id, 0, "../x", c) == 0);
         CHECK(debugfile_candidates(path, 18, id, 0, "", c) == 0);
