@@ -128,6 +128,7 @@ int sym_process_open(struct symbolizer *s, pid_t pid, const struct sym_caller *c
                 return -ENOMEM;
         sp->s = s;
         sp->pid = pid;
+        sp->root_fd = -1;
         sp->caller = *caller;
         sp->groups = malloc((caller->ngroups ? caller->ngroups : 1) * sizeof(gid_t));
         int r = -ENOMEM;
