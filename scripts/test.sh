@@ -9,7 +9,7 @@ build=${MEMPROF_BUILD_DIR:-$src/build}
 
 PACKAGES="build-essential meson ninja-build pkg-config libfuse3-dev fuse3 libunwind-dev
   libprotobuf-c-dev protobuf-c-compiler libdw-dev libelf-dev zlib1g-dev golang-go python3
-  elfutils gdb clang valgrind util-linux libpython3.11-testsuite dwz"
+  elfutils gdb clang valgrind util-linux libpython3.11-testsuite dwz liblzma-dev"
 
 install_deps() {
         local missing=()

@@ -6,11 +6,47 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <lzma.h>
 #include <zlib.h>
 
 #include <elfutils/libdwelf.h>
 
 #include "proto.h"
+
+/* What an xz file (.gnu_debugdata, "MiniDebugInfo", which libdwfl decompresses whole
+ * when a binary has no .symtab) inflates to, from the indexes at the end of its streams;
+ * UINT64_MAX if they cannot be read.  Nothing is decompressed. */
+static uint64_t xz_size(const uint8_t *p, size_t n) {
+        uint64_t total = 0;
+        while (n > 0) {
+                /* Stream padding: zero bytes in fours between and after streams. */
+                while (n >= 4 && !p[n - 1] && !p[n - 2] && !p[n - 3] && !p[n - 4])
+                        n -= 4;
+                if (n == 0)
+                        break;
+                lzma_stream_flags footer;
+                if (n < 2 * LZMA_STREAM_HEADER_SIZE ||
+                    lzma_stream_footer_decode(&footer, p + n - LZMA_STREAM_HEADER_SIZE) !=
+                            LZMA_OK ||
+                    footer.backward_size > n - 2 * LZMA_STREAM_HEADER_SIZE)
+                        return UINT64_MAX;
+                const uint8_t *index = p + n - LZMA_STREAM_HEADER_SIZE - footer.backward_size;
+                lzma_index *idx = NULL;
+                uint64_t memlimit = 16u << 20;
+                size_t pos = 0;
+                if (lzma_index_buffer_decode(&idx, &memlimit, NULL, index, &pos,
+                                             footer.backward_size) != LZMA_OK)
+                        return UINT64_MAX;
+                uint64_t size = lzma_index_uncompressed_size(idx);
+                uint64_t stream = lzma_index_stream_size(idx);
+                lzma_index_end(idx, NULL);
+                if (stream == 0 || stream > n || size > UINT64_MAX - total)
+                        return UINT64_MAX;
+                total += size;
+                n -= stream;
+        }
+        return total;
+}
 
 /* The size a section inflates to, 0 if it is not compressed. */
 static uint64_t inflated_size(Elf_Scn *scn, const GElf_Shdr *sh, const char *name) {
@@ -21,6 +57,10 @@ static uint64_t inflated_size(Elf_Scn *scn, const GElf_Shdr *sh, const char *nam
                 /* An unreadable header: libelf would fail to inflate it too, but count
                  * it as the worst, not as nothing. */
                 return gelf_getchdr(scn, &ch) ? ch.ch_size : UINT64_MAX;
+        }
+        if (name && strcmp(name, ".gnu_debugdata") == 0) {
+                Elf_Data *d = elf_rawdata(scn, NULL);
+                return d && d->d_size > 0 ? xz_size(d->d_buf, d->d_size) : 0;
         }
         if (!name || strncmp(name, ".zdebug", 7) != 0)
                 return 0;
@@ -47,6 +87,11 @@ int elfcheck_inflated(Elf *elf, char *problem, size_t size) {
                 uint64_t n = inflated_size(scn, &sh, name);
                 if (n == 0)
                         continue;
+                if (n == UINT64_MAX) {
+                        snprintf(problem, size, "compressed section %s: its size cannot be read",
+                                 name ? name : "?");
+                        return -EFBIG;
+                }
                 if (n > ELFCHECK_MAX_SECTION || n > ELFCHECK_MAX_INFLATED - total) {
                         snprintf(problem, size,
                                  "compressed section %s inflates to %llu bytes (bounds: "

@@ -20,7 +20,10 @@
 #define ELFCHECK_MAX_INFLATED (512ull << 20)
 
 /* 0, or -EFBIG with the reason in problem, if elf's compressed sections (SHF_COMPRESSED,
- * or the older .zdebug_* "ZLIB" format) claim more than the bounds above. */
+ * the older .zdebug_* "ZLIB" format, and the xz-compressed .gnu_debugdata) claim more
+ * than the bounds above, or hide their size.  (An ELF file inside .gnu_debugdata is
+ * not looked into: the helper's address space bound and the request deadline hold
+ * for it.) */
 int elfcheck_inflated(Elf *elf, char *problem, size_t size);
 
 /* The GNU build id (up to max bytes), 0 if none. */
