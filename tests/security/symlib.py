@@ -2,6 +2,7 @@
 chosen build id, debuglink and sections), a program that blocks inside one, running
 things as an unprivileged user, and checking the daemon still serves."""
 
+import atexit
 import gzip
 import os
 import shutil
@@ -48,8 +49,10 @@ def require():
 
 
 def workdir(owner_nobody=True):
-    """A fresh directory under /tmp that nobody may enter (and own, for the attacker)."""
+    """A fresh directory under /tmp that nobody may enter (and own, for the attacker),
+    removed at exit."""
     d = tempfile.mkdtemp(prefix="memprof-sym-")
+    atexit.register(shutil.rmtree, d, True)
     os.chmod(d, 0o755)
     if owner_nobody:
         os.chown(d, 65534, 65534)
