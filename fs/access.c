@@ -32,7 +32,22 @@ void caller_of(fuse_req_t req, struct caller *ret)
 {
         const struct fuse_ctx *ctx = fuse_req_ctx(req);
 
-        *ret = (struct caller){.tid = ctx->pid, .uid = ctx->uid, .gid = ctx->gid};
+        ret->tid = ctx->pid;
+        ret->uid = ctx->uid;
+        ret->gid = ctx->gid;
+        ret->probed = false;
+        ret->tgid = 0;
+        ret->cap_ptrace = false;
+        ret->ngroups = 0;
+}
+
+void caller_groups(fuse_req_t req, struct caller *c)
+{
+        /* the count returned may exceed the room given: then the first ones are kept,
+         * which can only make the caller see less */
+        int r = fuse_req_getgroups(req, CALLER_MAX_GROUPS, c->groups);
+
+        c->ngroups = r > 0 ? (size_t)(r < CALLER_MAX_GROUPS ? r : CALLER_MAX_GROUPS) : 0;
 }
 
 void caller_probe(struct caller *c)

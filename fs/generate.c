@@ -75,17 +75,35 @@ static int read_heap(const struct target *t, const char *file, struct heap_snaps
         return 0;
 }
 
-static int open_symbols(struct memprofd *d, const struct target *t, const char *file,
-                        struct sym_process **ret)
+/* Supplementary groups of a reader: more than this is not seen in practice (the
+ * kernel's limit is 65536); the files opened for them are then those of the first. */
+/*
+ * The symbols of t's binaries are read as the caller: with its filesystem ids and
+ * groups, so debug files it could not read itself give it nothing.
+ */
+static int open_symbols(struct memprofd *d, const struct caller *c, const struct target *t,
+                        const char *file, struct sym_process **ret)
 {
+        struct sym_caller caller = {.uid = c->uid, .gid = c->gid, .groups = c->groups,
+                                    .ngroups = c->ngroups};
         int r;
 
         if (!d->sym) {
                 fs_log("pid %d: %s: no symbolizer (it failed at start-up)", (int)t->pid, file);
                 return -EIO;
         }
-        r = sym_process_open(d->sym, t->pid, ret);
+        r = sym_process_open(d->sym, t->pid, &caller, ret);
         return r < 0 ? failed(t, file, "reading its mappings", r) : 0;
+}
+
+/* A binary whose symbols were refused (a bomb, a helper crash) is worth a line. */
+static void log_symbol_problem(const struct target *t, const char *file,
+                               const struct sym_process *sp)
+{
+        const char *why = sym_process_problem(sp);
+
+        if (why)
+                fs_log("pid %d: %s: symbols: %s", (int)t->pid, file, why);
 }
 
 int gen_memstats(struct memprofd *d, struct caller *c, const struct target *t, char **ret_buf,
@@ -200,7 +218,8 @@ static int read_go_heap(const struct target *t, const char *file, struct heap_sn
         return r < 0 ? failed(t, file, "reading the Go runtime's heap profile", r) : 0;
 }
 
-static int gen_heap_file(struct memprofd *d, const struct target *t, const char *file,
+static int gen_heap_file(struct memprofd *d, const struct caller *c, const struct target *t,
+                         const char *file,
                          enum heap_kind kind, char **ret_buf, size_t *ret_len)
 {
         struct heap_snapshot *heap = NULL;
@@ -216,7 +235,7 @@ static int gen_heap_file(struct memprofd *d, const struct target *t, const char 
         }
         if (r < 0)
                 return r;
-        r = open_symbols(d, t, file, &sp);
+        r = open_symbols(d, c, t, file, &sp);
         if (r < 0)
                 goto out;
         if (origin)
@@ -231,6 +250,7 @@ static int gen_heap_file(struct memprofd *d, const struct target *t, const char 
                 if (r == 0)
                         *ret_buf = (char *)buf;
         }
+        log_symbol_problem(t, file, sp);
         if (r < 0)
                 r = failed(t, file, "rendering", r);
 out:
@@ -242,19 +262,19 @@ out:
 int gen_heap(struct memprofd *d, struct caller *c, const struct target *t, char **ret_buf,
              size_t *ret_len)
 {
-        return gen_heap_file(d, t, "heap", HEAP_INUSE, ret_buf, ret_len);
+        return gen_heap_file(d, c, t, "heap", HEAP_INUSE, ret_buf, ret_len);
 }
 
 int gen_allocs(struct memprofd *d, struct caller *c, const struct target *t, char **ret_buf,
                size_t *ret_len)
 {
-        return gen_heap_file(d, t, "allocs", HEAP_ALLOCS, ret_buf, ret_len);
+        return gen_heap_file(d, c, t, "allocs", HEAP_ALLOCS, ret_buf, ret_len);
 }
 
 int gen_heap_txt(struct memprofd *d, struct caller *c, const struct target *t, char **ret_buf,
                  size_t *ret_len)
 {
-        return gen_heap_file(d, t, "heap.txt", HEAP_TEXT, ret_buf, ret_len);
+        return gen_heap_file(d, c, t, "heap.txt", HEAP_TEXT, ret_buf, ret_len);
 }
 
 /*
@@ -375,7 +395,7 @@ static int gen_threads_file(struct memprofd *d, struct caller *c, const struct t
         }
         if (r < 0)
                 return failed(t, file, "collecting thread stacks", r);
-        r = open_symbols(d, t, file, &sp);
+        r = open_symbols(d, c, t, file, &sp);
         if (r < 0)
                 goto out;
         if (text) {
@@ -387,6 +407,7 @@ static int gen_threads_file(struct memprofd *d, struct caller *c, const struct t
                 if (r == 0)
                         *ret_buf = (char *)buf;
         }
+        log_symbol_problem(t, file, sp);
         if (r < 0)
                 r = failed(t, file, "rendering", r);
 out:
@@ -478,7 +499,7 @@ static int gen_goroutines_file(struct memprofd *d, struct caller *c, const struc
                         goto out;
                 }
         }
-        r = open_symbols(d, t, file, &sp);
+        r = open_symbols(d, c, t, file, &sp);
         if (r < 0)
                 goto out;
         if (text) {

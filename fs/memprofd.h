@@ -25,16 +25,24 @@ struct memprofd {
 
 /* access.c: who made a request.  uid, gid and tid come with the request; the rest is
  * read from /proc by caller_probe() when a decision needs it. */
+#define CALLER_MAX_GROUPS 256
+
 struct caller {
         pid_t tid;       /* the calling thread in our PID namespace; 0 if not visible */
         uid_t uid, gid;  /* its filesystem ids, which the kernel checks /proc files by */
         bool probed;     /* tgid and cap_ptrace below are read */
         pid_t tgid;      /* its process; 0 if unknown */
         bool cap_ptrace; /* CAP_SYS_PTRACE in memprofd's user namespace */
+        /* Supplementary groups, read by caller_groups() before a file is generated
+         * (files are opened as the caller); the first CALLER_MAX_GROUPS of them. */
+        size_t ngroups;
+        gid_t groups[CALLER_MAX_GROUPS];
 };
 
 void caller_of(fuse_req_t req, struct caller *ret);
 void caller_probe(struct caller *c);
+/* Reads the caller's supplementary groups while req is still unanswered. */
+void caller_groups(fuse_req_t req, struct caller *c);
 
 /* log.c: one line on stderr per failure, with its cause. */
 void fs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

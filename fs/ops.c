@@ -69,6 +69,7 @@ static int lookup_file(fuse_req_t req, fuse_ino_t parent, const char *name,
         if (file < 0)
                 return -ENOENT;
         struct snap_key k = key_of(req, t.pid, t.start, file);
+        caller_groups(req, &c);
         r = snap_get(daemon_of(req), &k, &c, &t, SNAP_LOOKUP, &s);
         if (r < 0)
                 return r;
@@ -119,6 +120,7 @@ static int getattr_file(fuse_req_t req, fuse_ino_t ino, struct node n, struct st
                 r = resolve(req, &c, ino, &n, &t);
                 if (r < 0)
                         return r;
+                caller_groups(req, &c);
                 r = snap_get(daemon_of(req), &k, &c, &t, SNAP_STAT, &s);
                 if (r < 0)
                         return r;
@@ -218,6 +220,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                 r = -EISDIR;
         if (r == 0) {
                 struct snap_key k = key_of(req, t.pid, t.start, n.file);
+
+                caller_groups(req, &c);
                 r = snap_get(daemon_of(req), &k, &c, &t, SNAP_LOOKUP, &s);
         }
         if (r < 0) {

@@ -102,6 +102,28 @@ static int add_header(struct profile *p, const struct view *v)
         return profile_add_comment(p, comment);
 }
 
+/* Every frame and creator of every goroutine, resolved in one batch before rendering. */
+static int prefetch_goroutines(const struct go_goroutines *gs, struct sym_process *sp)
+{
+        struct pc_batch b = {0};
+        int r = 0;
+
+        if (!sp)
+                return 0;
+        for (size_t i = 0; i < gs->n && r == 0; i++) {
+                const struct go_goroutine *g = &gs->g[i];
+
+                r = pc_batch_add(&b, g->pcs, g->npcs, true);
+                if (r == 0 && g->gopc)
+                        r = pc_batch_add(&b, &g->gopc, 1, true);
+        }
+        if (r < 0) {
+                pc_batch_prefetch(&b, NULL); /* frees it */
+                return r;
+        }
+        return pc_batch_prefetch(&b, sp);
+}
+
 int render_goroutines_pprof(const struct go_goroutines *gs, struct sym_process *sp,
                             uint8_t **ret_buf, size_t *ret_len)
 {
@@ -110,6 +132,10 @@ int render_goroutines_pprof(const struct go_goroutines *gs, struct sym_process *
         struct view v;
         uint64_t ids[GO_STACK_MAX];
         int r;
+
+        r = prefetch_goroutines(gs, sp);
+        if (r < 0)
+                return r;
 
         r = view_new(gs, sp, &v);
         if (r < 0)
@@ -364,6 +390,9 @@ int render_goroutines_text(const struct go_goroutines *gs, struct sym_process *s
         FILE *f;
         int r;
 
+        r = prefetch_goroutines(gs, sp);
+        if (r < 0)
+                return r;
         r = view_new(gs, sp, &v);
         if (r == 0)
                 r = build_entries(&v, &es, &n);

@@ -63,6 +63,21 @@ static int add_header(struct profile *p, const struct heap_snapshot *h, bool all
 /* Bytes a sample or a text entry holds besides its frames, near enough for a bound. */
 #define SAMPLE_OVERHEAD 96
 
+/* Every frame of every stack, resolved in one batch before the stacks are rendered. */
+static int prefetch_stacks(const struct heap_snapshot *heap, struct sym_process *sp)
+{
+        struct pc_batch b = {0};
+        int r = 0;
+
+        for (size_t i = 0; i < heap->nstacks && r == 0; i++)
+                r = pc_batch_add(&b, heap->stacks[i].pcs, heap->stacks[i].depth, true);
+        if (r < 0) {
+                pc_batch_prefetch(&b, NULL); /* frees it */
+                return r;
+        }
+        return pc_batch_prefetch(&b, sp);
+}
+
 int render_heap_pprof(const struct heap_snapshot *heap, struct sym_process *sp, bool allocs,
                       uint8_t **ret_buf, size_t *ret_len)
 {
@@ -78,6 +93,9 @@ int render_heap_pprof_from(const struct heap_snapshot *heap, struct sym_process 
         uint64_t ids[MP_MAX_DEPTH];
         int r;
 
+        r = prefetch_stacks(heap, sp);
+        if (r < 0)
+                return r;
         r = profile_new(&p);
         if (r < 0)
                 return r;
@@ -217,6 +235,9 @@ int render_heap_text_from(const struct heap_snapshot *heap, struct sym_process *
         FILE *f = NULL;
         int r = 0;
 
+        r = prefetch_stacks(heap, sp);
+        if (r < 0)
+                return r;
         e = calloc(heap->nsites ? heap->nsites : 1, sizeof(*e));
         if (!e)
                 return -ENOMEM;

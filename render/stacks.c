@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "memprof/hash.h"
+#include "memprof/array.h"
 #include "profile.h"
 #include "stacks.h"
 #include "symbolize.h"
@@ -231,4 +232,31 @@ int stack_symbolize(struct sym_process *sp, const uint64_t *pcs, size_t npcs,
         }
         *ret_n = n;
         return 0;
+}
+
+int pc_batch_add(struct pc_batch *b, const uint64_t *pcs, size_t npcs, bool first_is_return)
+{
+        for (size_t i = 0; i < npcs; i++) {
+                uint64_t a = sym_code_address(pcs[i], i > 0 || first_is_return);
+                int r = addrset_add(&b->seen, a);
+
+                if (r == 0)
+                        continue;
+                if (r > 0)
+                        r = ARRAY_RESERVE(b->addrs, b->cap, b->n, 1, 1024, SIZE_MAX / 2);
+                if (r < 0)
+                        return r;
+                b->addrs[b->n++] = a;
+        }
+        return 0;
+}
+
+int pc_batch_prefetch(struct pc_batch *b, struct sym_process *sp)
+{
+        int r = sp ? sym_process_prefetch(sp, b->addrs, b->n) : 0;
+
+        free(b->addrs);
+        addrset_free(&b->seen);
+        *b = (struct pc_batch){0};
+        return r;
 }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "memprof/addrset.h"
+
 struct profile;
 struct sym_process;
 struct sym_frame;
@@ -27,3 +29,15 @@ int stack_encoder_locations(struct stack_encoder *se, const uint64_t *pcs, size_
 int stack_symbolize(struct sym_process *sp, const uint64_t *pcs, size_t npcs,
                     bool first_is_return, struct sym_frame *ret_frames, size_t max,
                     size_t *ret_n);
+
+/* The code addresses of many stacks, gathered for one sym_process_prefetch: a file's
+ * frames are resolved in a few batches instead of one request each. */
+struct pc_batch {
+        uint64_t *addrs; /* each once */
+        size_t n, cap;
+        struct addrset seen;
+};
+
+int pc_batch_add(struct pc_batch *b, const uint64_t *pcs, size_t npcs, bool first_is_return);
+/* Prefetches the batch into sp (if sp is not NULL) and frees it. */
+int pc_batch_prefetch(struct pc_batch *b, struct sym_process *sp);

@@ -105,6 +105,21 @@ static int add_thread(struct profile *p, struct stack_encoder *se, const struct 
         return profile_add_sample(p, ids, nids, &one, 1, labels, 3);
 }
 
+/* Every thread's frames, resolved in one batch before the threads are rendered. */
+static int prefetch_threads(const struct thread_snapshot *ts, struct sym_process *sp)
+{
+        struct pc_batch b = {0};
+        int r = 0;
+
+        for (size_t i = 0; i < ts->nthreads && r == 0; i++)
+                r = pc_batch_add(&b, ts->threads[i].pcs, ts->threads[i].nframes, false);
+        if (r < 0) {
+                pc_batch_prefetch(&b, NULL); /* frees it */
+                return r;
+        }
+        return pc_batch_prefetch(&b, sp);
+}
+
 int render_threads_pprof(const struct thread_snapshot *ts, struct sym_process *sp,
                          uint8_t **ret_buf, size_t *ret_len)
 {
@@ -114,6 +129,9 @@ int render_threads_pprof(const struct thread_snapshot *ts, struct sym_process *s
         uint64_t *ids = NULL;
         int r;
 
+        r = prefetch_threads(ts, sp);
+        if (r < 0)
+                return r;
         r = sorted_threads(ts, &threads);
         if (r < 0)
                 return r;
@@ -195,6 +213,9 @@ int render_threads_text(const struct thread_snapshot *ts, struct sym_process *sp
         FILE *f;
         int r;
 
+        r = prefetch_threads(ts, sp);
+        if (r < 0)
+                return r;
         r = sorted_threads(ts, &threads);
         if (r < 0)
                 return r;

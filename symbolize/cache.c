@@ -1,154 +1,266 @@
-/* The symbolizer's cache of binaries: shared, reference counted, LRU-bounded. */
+/* The daemon's cache of answers: shared, reference counted, bounded in count and bytes. */
+#include "cache.h"
+
 #include <errno.h>
-#include <libelf.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache.h"
-#include "memprof/hash.h"
+#include "intern.h"
+#include "memo.h"
+
+/* All entries' memos and strings together; past it, unused entries go first. */
+#define CACHE_MAX_BYTES (64u << 20)
 
 struct symbolizer {
         pthread_mutex_t lock;
-        size_t max_binaries;
-        /* Most recently used first.  Lookups scan it: max_binaries is a few hundred
-         * and a scan compares hashes, so a hash table would not pay off. */
-        struct sym_binary *head, *tail;
-        size_t count;
+        size_t max_entries;
+        /* Most recently used first.  Lookups scan it: there are a few dozen entries and
+         * a scan compares inode numbers first, so a hash table would not pay off. */
+        struct sym_entry *head, *tail;
+        size_t count, bytes;
+        uint64_t next_id;
+        struct pool *pool;
 };
 
-static pthread_once_t elf_once = PTHREAD_ONCE_INIT;
-
-static void init_libelf(void) {
-        elf_version(EV_CURRENT);
-}
-
-int symbolizer_new(size_t max_binaries, struct symbolizer **ret) {
+int symbolizer_new_with(size_t max_binaries, const char *helper, struct symbolizer **ret) {
         if (max_binaries == 0)
                 return -EINVAL;
-        pthread_once(&elf_once, init_libelf);
         struct symbolizer *s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
+        int r = pool_new(helper, &s->pool);
+        if (r < 0) {
+                free(s);
+                return r;
+        }
         pthread_mutex_init(&s->lock, NULL);
-        s->max_binaries = max_binaries;
+        s->max_entries = max_binaries;
         *ret = s;
         return 0;
+}
+
+int symbolizer_new(size_t max_binaries, struct symbolizer **ret) {
+        return symbolizer_new_with(max_binaries, pool_default_exe(), ret);
 }
 
 /* Every sym_process must have been freed before. */
 void symbolizer_free(struct symbolizer *s) {
         if (!s)
                 return;
-        struct sym_binary *b = s->head;
-        while (b) {
-                struct sym_binary *next = b->next;
-                binary_free(b);
-                b = next;
+        struct sym_entry *e = s->head;
+        while (e) {
+                struct sym_entry *next = e->next;
+                entry_free(e);
+                e = next;
         }
+        pool_free(s->pool);
         pthread_mutex_destroy(&s->lock);
         free(s);
 }
 
-static void unlink_binary(struct symbolizer *s, struct sym_binary *b) {
-        if (b->prev)
-                b->prev->next = b->next;
-        else
-                s->head = b->next;
-        if (b->next)
-                b->next->prev = b->prev;
-        else
-                s->tail = b->prev;
-        b->prev = b->next = NULL;
+struct pool *symbolizer_pool(struct symbolizer *s) {
+        return s->pool;
 }
 
-static void push_front(struct symbolizer *s, struct sym_binary *b) {
-        b->prev = NULL;
-        b->next = s->head;
-        if (s->head)
-                s->head->prev = b;
-        else
-                s->tail = b;
-        s->head = b;
-}
-
-static struct sym_binary *find_locked(struct symbolizer *s, const char *key, uint64_t h) {
-        for (struct sym_binary *b = s->head; b; b = b->next)
-                if (b->key_hash == h && strcmp(b->key, key) == 0)
-                        return b;
-        return NULL;
-}
-
-struct sym_binary *cache_acquire(struct symbolizer *s, const char *key) {
-        uint64_t h = hash_bytes(key, strlen(key));
+uint64_t symbolizer_next_id(struct symbolizer *s) {
         pthread_mutex_lock(&s->lock);
-        struct sym_binary *b = find_locked(s, key, h);
-        if (b) {
-                b->refs++;
-                unlink_binary(s, b);
-                push_front(s, b);
-        }
+        uint64_t id = ++s->next_id;
         pthread_mutex_unlock(&s->lock);
-        return b;
+        return id;
 }
 
-/* Unlinks unused binaries beyond the bound, oldest first, into *victims (freed by the
- * caller outside the lock: dwfl_end can take a while). */
-static void evict_locked(struct symbolizer *s, struct sym_binary **victims) {
-        struct sym_binary *b = s->tail;
-        while (s->count > s->max_binaries && b) {
-                struct sym_binary *prev = b->prev;
-                if (b->refs == 0) {
-                        unlink_binary(s, b);
-                        s->count--;
-                        b->next = *victims;
-                        *victims = b;
+int entry_new(const struct sym_fileid *file, const struct sym_fileid *debug,
+              struct sym_entry **ret) {
+        struct sym_entry *e = calloc(1, sizeof(*e));
+        if (!e)
+                return -ENOMEM;
+        pthread_mutex_init(&e->lock, NULL);
+        e->file = *file;
+        if (debug) {
+                e->debug = *debug;
+                e->has_debug = true;
+        }
+        if (memo_new(MEMO_MAX_ENTRIES, &e->memo) < 0 || intern_new(&e->strings) < 0) {
+                entry_free(e);
+                return -ENOMEM;
+        }
+        *ret = e;
+        return 0;
+}
+
+void entry_free(struct sym_entry *e) {
+        if (!e)
+                return;
+        memo_free(e->memo);
+        intern_free(e->strings);
+        pthread_mutex_destroy(&e->lock);
+        free(e);
+}
+
+void entry_add_verdict(struct sym_entry *e, const struct sym_fileid *id, bool match) {
+        for (size_t i = 0; i < e->nverdicts; i++)
+                if (fileid_equal(&e->verdicts[i].id, id)) {
+                        e->verdicts[i].match = match;
+                        return;
                 }
-                b = prev;
+        /* Full: the oldest makes room (a candidate seen again is asked about again). */
+        if (e->nverdicts == ENTRY_MAX_VERDICTS) {
+                memmove(e->verdicts, e->verdicts + 1,
+                        sizeof(e->verdicts[0]) * (ENTRY_MAX_VERDICTS - 1));
+                e->nverdicts--;
+        }
+        e->verdicts[e->nverdicts++] = (struct verdict){ .id = *id, .match = match };
+}
+
+int entry_verdict(struct sym_entry *e, const struct sym_fileid *id) {
+        for (size_t i = 0; i < e->nverdicts; i++)
+                if (fileid_equal(&e->verdicts[i].id, id))
+                        return e->verdicts[i].match;
+        return -1;
+}
+
+static void unlink_entry(struct symbolizer *s, struct sym_entry *e) {
+        if (e->prev)
+                e->prev->next = e->next;
+        else
+                s->head = e->next;
+        if (e->next)
+                e->next->prev = e->prev;
+        else
+                s->tail = e->prev;
+        e->prev = e->next = NULL;
+}
+
+static void push_front(struct symbolizer *s, struct sym_entry *e) {
+        e->prev = NULL;
+        e->next = s->head;
+        if (s->head)
+                s->head->prev = e;
+        else
+                s->tail = e;
+        s->head = e;
+}
+
+static bool same_key(const struct sym_entry *e, const struct sym_fileid *file,
+                     const struct sym_fileid *debug) {
+        if (e->file.ino != file->ino || !fileid_equal(&e->file, file))
+                return false;
+        if (!debug)
+                return !e->has_debug;
+        return e->has_debug && fileid_equal(&e->debug, debug);
+}
+
+static struct sym_entry *take(struct symbolizer *s, struct sym_entry *e) {
+        e->refs++;
+        unlink_entry(s, e);
+        push_front(s, e);
+        return e;
+}
+
+struct sym_entry *cache_find_file(struct symbolizer *s, const struct sym_fileid *file) {
+        struct sym_entry *e;
+        pthread_mutex_lock(&s->lock);
+        for (e = s->head; e; e = e->next)
+                if (e->file.ino == file->ino && fileid_equal(&e->file, file))
+                        break;
+        if (e)
+                take(s, e);
+        pthread_mutex_unlock(&s->lock);
+        return e;
+}
+
+struct sym_entry *cache_acquire(struct symbolizer *s, const struct sym_fileid *file,
+                                const struct sym_fileid *debug) {
+        struct sym_entry *e;
+        pthread_mutex_lock(&s->lock);
+        for (e = s->head; e; e = e->next)
+                if (same_key(e, file, debug))
+                        break;
+        if (e)
+                take(s, e);
+        pthread_mutex_unlock(&s->lock);
+        return e;
+}
+
+/* Unlinks unused entries beyond the bounds, oldest first, into *victims (freed by the
+ * caller outside the lock). */
+static void evict_locked(struct symbolizer *s, struct sym_entry **victims) {
+        struct sym_entry *e = s->tail;
+        while ((s->count > s->max_entries || s->bytes > CACHE_MAX_BYTES) && e) {
+                struct sym_entry *prev = e->prev;
+                if (e->refs == 0) {
+                        unlink_entry(s, e);
+                        s->count--;
+                        s->bytes -= e->bytes;
+                        e->next = *victims;
+                        *victims = e;
+                }
+                e = prev;
         }
 }
 
-static void free_victims(struct sym_binary *victims) {
+static void free_victims(struct sym_entry *victims) {
         while (victims) {
-                struct sym_binary *next = victims->next;
-                binary_free(victims);
+                struct sym_entry *next = victims->next;
+                entry_free(victims);
                 victims = next;
         }
 }
 
-struct sym_binary *cache_insert(struct symbolizer *s, struct sym_binary *b) {
-        struct sym_binary *victims = NULL;
-        b->key_hash = hash_bytes(b->key, strlen(b->key));
+struct sym_entry *cache_insert(struct symbolizer *s, struct sym_entry *e) {
+        struct sym_entry *victims = NULL, *old;
         pthread_mutex_lock(&s->lock);
-        struct sym_binary *old = find_locked(s, b->key, b->key_hash);
+        for (old = s->head; old; old = old->next)
+                if (same_key(old, &e->file, e->has_debug ? &e->debug : NULL))
+                        break;
         if (old) {
-                old->refs++;
-                unlink_binary(s, old);
-                push_front(s, old);
+                take(s, old);
         } else {
-                b->refs = 1;
-                push_front(s, b);
+                e->refs = 1;
+                push_front(s, e);
                 s->count++;
+                s->bytes += e->bytes;
                 evict_locked(s, &victims);
         }
         pthread_mutex_unlock(&s->lock);
         free_victims(victims);
         if (old) {
-                binary_free(b);
+                entry_free(e);
                 return old;
         }
-        return b;
+        return e;
 }
 
-void cache_release(struct symbolizer *s, struct sym_binary *b) {
-        struct sym_binary *victims = NULL;
-        if (!b)
+void cache_release(struct symbolizer *s, struct sym_entry *e) {
+        struct sym_entry *victims = NULL;
+        if (!e)
                 return;
         pthread_mutex_lock(&s->lock);
-        b->refs--;
+        e->refs--;
         evict_locked(s, &victims);
         pthread_mutex_unlock(&s->lock);
         free_victims(victims);
+}
+
+bool cache_loaded(struct symbolizer *s, struct sym_entry *e, const struct helper *h) {
+        pthread_mutex_lock(&s->lock);
+        bool loaded = h->pid > 0 && e->loaded_gen[h->slot] == h->gen;
+        pthread_mutex_unlock(&s->lock);
+        return loaded;
+}
+
+void cache_set_loaded(struct symbolizer *s, struct sym_entry *e, const struct helper *h,
+                      bool loaded) {
+        pthread_mutex_lock(&s->lock);
+        e->loaded_gen[h->slot] = loaded ? h->gen : 0;
+        pthread_mutex_unlock(&s->lock);
+}
+
+void cache_account(struct symbolizer *s, struct sym_entry *e, size_t bytes) {
+        pthread_mutex_lock(&s->lock);
+        s->bytes = s->bytes - e->bytes + bytes;
+        e->bytes = bytes;
+        pthread_mutex_unlock(&s->lock);
 }
 
 size_t cache_size(struct symbolizer *s) {

@@ -11,9 +11,7 @@
 /* Slots: a power of two, kept at most half full, grown from a small start so that a
  * binary with few hot addresses costs little. */
 #define MEMO_MIN_SLOTS 1024
-#define MEMO_MAX_SLOTS (MEMO_MAX_ENTRIES * 2)
-/* Most addresses have one or two lines; a pool of this many is a reset, not a limit. */
-#define MEMO_MAX_LINES ((size_t) MEMO_MAX_ENTRIES * 3)
+/* Most addresses have one or two lines; a pool of 3 per entry is a reset, not a limit. */
 
 struct slot {
         uint64_t vaddr;
@@ -27,12 +25,16 @@ struct memo {
         size_t nslots, count;
         struct sym_line *pool;
         size_t pool_len, pool_cap;
+        size_t max_entries;
 };
 
-int memo_new(struct memo **ret) {
+int memo_new(size_t max_entries, struct memo **ret) {
+        if (max_entries == 0 || max_entries > UINT32_MAX / 3)
+                return -EINVAL;
         struct memo *m = calloc(1, sizeof(*m));
         if (!m)
                 return -ENOMEM;
+        m->max_entries = max_entries;
         *ret = m;
         return 0;
 }
@@ -93,11 +95,13 @@ static int grow(struct memo *m) {
 void memo_put(struct memo *m, uint64_t vaddr, const struct sym_line *lines, size_t n) {
         if (n > SYM_MAX_INLINE)
                 return;
-        if (m->count >= MEMO_MAX_ENTRIES || m->pool_len + n > MEMO_MAX_LINES)
+        size_t max_lines = m->max_entries * 3;
+        if (m->count >= m->max_entries || m->pool_len + n > max_lines)
                 reset(m);
-        if ((m->count + 1) * 2 > m->nslots && m->nslots < MEMO_MAX_SLOTS && grow(m) < 0)
+        if ((m->count + 1) * 2 > m->nslots && m->nslots < m->max_entries * 2 && grow(m) < 0)
                 return;
-        if (ARRAY_RESERVE(m->pool, m->pool_cap, m->pool_len, n, 1024, MEMO_MAX_LINES) < 0)
+        if (m->nslots == 0 ||
+            ARRAY_RESERVE(m->pool, m->pool_cap, m->pool_len, n, 1024, max_lines) < 0)
                 return;
 
         size_t i = slot_of(m, vaddr);
@@ -111,4 +115,8 @@ void memo_put(struct memo *m, uint64_t vaddr, const struct sym_line *lines, size
         m->slots[i] = (struct slot){ .vaddr = vaddr, .first = m->pool_len, .n = n, .used = 1 };
         m->pool_len += n;
         m->count++;
+}
+
+size_t memo_bytes(const struct memo *m) {
+        return m->nslots * sizeof(*m->slots) + m->pool_cap * sizeof(*m->pool);
 }

@@ -29,7 +29,7 @@ select count(*) from t where b like '0001%';
 PY = """
 import hashlib
 d = {}
-for i in range(120000):
+for i in range(400000):
     d[str(i)] = [i] * (i % 7)
 s = sum(len(v) for v in d.values())
 h = hashlib.sha256(repr(sorted(d)[:1000]).encode()).hexdigest()

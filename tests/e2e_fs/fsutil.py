@@ -12,7 +12,7 @@ KERNEL_SIZES = ["VmRSS", "VmHWM", "VmSize", "RssAnon", "RssFile", "RssShmem", "V
 def proc_status(pid):
     """The kernel's own figures for pid, sizes converted to bytes."""
     out = {}
-    with open("/proc/%d/status" % pid) as f:
+    with open("/proc/%d/status" % pid, errors="replace") as f:
         for line in f:
             key, _, value = line.partition(":")
             fields = value.split()
@@ -26,7 +26,7 @@ def proc_status(pid):
 def has_mm(pid):
     """True for a live process with memory (not a kernel thread, not a zombie)."""
     try:
-        with open("/proc/%d/status" % pid) as f:
+        with open("/proc/%d/status" % pid, errors="replace") as f:
             return any(line.startswith("VmSize:") for line in f)
     except OSError:
         return False
@@ -35,7 +35,7 @@ def has_mm(pid):
 def is_kernel_thread(pid):
     """PF_KTHREAD in the flags field (9) of /proc/PID/stat."""
     try:
-        with open("/proc/%d/stat" % pid) as f:
+        with open("/proc/%d/stat" % pid, errors="replace") as f:
             flags = int(f.read().rpartition(")")[2].split()[6])
     except (OSError, IndexError, ValueError):
         return False
@@ -68,7 +68,7 @@ def pid_above_max():
 
 
 def _state(pid):
-    with open("/proc/%d/stat" % pid) as f:
+    with open("/proc/%d/stat" % pid, errors="replace") as f:
         return f.read().rpartition(")")[2].split()[0]
 
 

@@ -44,7 +44,7 @@ def children(pid):
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
-                with open("/proc/%s/stat" % name) as f:
+                with open("/proc/%s/stat" % name, errors="replace") as f:
                     stat = f.read()
             except OSError:
                 continue
@@ -68,7 +68,7 @@ def descendant_running(pid, exe):
 
 
 def check_heap(m, pid, what):
-    with open("/proc/%d/maps" % pid) as f:
+    with open("/proc/%d/maps" % pid, errors="replace") as f:
         seg = [ln.split(None, 5)[-1] for ln in f if "/memprof." in ln and " rw-s " in ln]
     harness.check(len(seg) == 1, "%s: segment mappings %r" % (what, seg))
     text = m.read(pid, "memstats").decode()

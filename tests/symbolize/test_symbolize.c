@@ -22,6 +22,9 @@
 #include "procmaps.h"
 #include "symbolize.h"
 
+/* The test reads its own children: files are opened with its own ids. */
+static struct sym_caller self_caller;
+
 static int failures;
 
 #define CHECK(cond)                                                                   \
@@ -191,7 +194,7 @@ static void test_gone(struct symbolizer *s) {
                 _exit(0);
         waitpid(pid, NULL, 0);
         struct sym_process *sp = NULL;
-        CHECK_INT(sym_process_open(s, pid, &sp), -ENOENT);
+        CHECK_INT(sym_process_open(s, pid, &self_caller, &sp), -ENOENT);
         CHECK(sp == NULL);
 }
 
@@ -207,7 +210,7 @@ static void test_self(struct symbolizer *s) {
         struct child c;
         CHECK_INT(child_start(NULL, &c), 0);
         struct sym_process *sp;
-        int r = sym_process_open(s, c.pid, &sp);
+        int r = sym_process_open(s, c.pid, &self_caller, &sp);
         CHECK_INT(r, 0);
         if (r < 0) {
                 child_stop(&c);
@@ -354,7 +357,7 @@ static void test_cxx(struct symbolizer *s, char *path) {
         CHECK_INT(read_target_line(&c, &ra, &line), 0);
 
         struct sym_process *sp;
-        CHECK_INT(sym_process_open(s, c.pid, &sp), 0);
+        CHECK_INT(sym_process_open(s, c.pid, &self_caller, &sp), 0);
         struct sym_frame f;
         lookup(sp, ra, true, &f);
         CHECK_INT(f.nlines, 1);
@@ -391,7 +394,7 @@ static void test_deleted(struct symbolizer *s, const char *target) {
         CHECK_INT(rmdir(dir), 0);
 
         struct sym_process *sp;
-        CHECK_INT(sym_process_open(s, c.pid, &sp), 0);
+        CHECK_INT(sym_process_open(s, c.pid, &self_caller, &sp), 0);
         struct sym_frame f;
         lookup(sp, addr, false, &f);
         CHECK_INT(f.nlines, 1);
@@ -473,7 +476,7 @@ static void test_weird_files(struct symbolizer *s) {
         struct child c;
         CHECK_INT(child_start(NULL, &c), 0);
         struct sym_process *sp;
-        CHECK_INT(sym_process_open(s, c.pid, &sp), 0);
+        CHECK_INT(sym_process_open(s, c.pid, &self_caller, &sp), 0);
         const struct sym_mapping *maps;
         size_t nmaps = sym_process_mappings(sp, &maps);
         for (int i = 0; i < NFILES; i++) {
@@ -518,7 +521,7 @@ static void test_bounded_cache(char *targets[NTARGETS]) {
         }
         /* All held at once: every binary stays alive though the bound is 2. */
         for (int i = 0; i < NTARGETS; i++) {
-                CHECK_INT(sym_process_open(s, c[i].pid, &sp[i]), 0);
+                CHECK_INT(sym_process_open(s, c[i].pid, &self_caller, &sp[i]), 0);
                 if (!sp[i])
                         continue;
                 struct sym_frame f;
@@ -545,7 +548,7 @@ static void test_bounded_cache(char *targets[NTARGETS]) {
         for (int round = 0; round < 2; round++)
                 for (int i = 0; i < NTARGETS; i++) {
                         struct sym_process *p;
-                        CHECK_INT(sym_process_open(s, c[i].pid, &p), 0);
+                        CHECK_INT(sym_process_open(s, c[i].pid, &self_caller, &p), 0);
                         if (!p)
                                 continue;
                         struct sym_frame f;
@@ -573,7 +576,7 @@ static void *thread_main(void *p) {
         struct thread_arg *a = p;
         for (int round = 0; round < 10; round++) {
                 struct sym_process *sp;
-                if (sym_process_open(a->s, a->pid, &sp) < 0) {
+                if (sym_process_open(a->s, a->pid, &self_caller, &sp) < 0) {
                         a->errors++;
                         continue;
                 }
@@ -610,6 +613,7 @@ static void test_threads(void) {
 }
 
 int main(int argc, char **argv) {
+        self_caller = (struct sym_caller){ .uid = geteuid(), .gid = getegid() };
         if (argc != 2 + NTARGETS) {
                 fprintf(stderr, "usage: %s CXX_TARGET TARGET1..%d\n", argv[0], NTARGETS);
                 return 2;
