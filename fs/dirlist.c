@@ -55,13 +55,18 @@ int dirlist_root(struct dirlist **ret)
         r = listing_root(&nodes, &n);
         if (r < 0)
                 return r;
-        l = dirlist_alloc(n + 2);
+        l = dirlist_alloc(n + 2 + root_files_count());
         if (!l) {
                 free(nodes);
                 return -ENOMEM;
         }
         dirlist_add(l, ".", FUSE_ROOT_ID, S_IFDIR);
         dirlist_add(l, "..", FUSE_ROOT_ID, S_IFDIR);
+        for (size_t i = 0; i < root_files_count(); i++) {
+                struct node file = {.kind = NODE_ROOT_FILE, .file = (int)i};
+
+                dirlist_add(l, root_files_get((int)i)->name, tree_ino(&file), S_IFREG);
+        }
         for (size_t i = 0; i < n; i++) {
                 char name[16];
 

@@ -194,6 +194,7 @@ int job_generate(struct memprofd *d, const struct fs_file *f, const struct calle
         pthread_mutex_unlock(&jobs_lock);
         job_free(j);
         if (r == -ETIMEDOUT) {
+                health_count(HEALTH_TIMEOUT);
                 fs_log("pid %d: %s: not generated within %d s: given up", (int)t->pid,
                        f->name, JOB_TIMEOUT_S);
                 return -EIO;

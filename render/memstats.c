@@ -24,18 +24,6 @@ static void line(struct text *t, const char *name, uint64_t value)
         fprintf(t->f, "%s %llu\n", name, (unsigned long long)value);
 }
 
-/* The same estimate heap and heap.txt show: exact at rate 1. */
-static uint64_t heap_alloc_estimate(const struct heap_snapshot *heap)
-{
-        struct heap_values total = {0};
-
-        for (size_t i = 0; i < heap->nsites; i++) {
-                struct heap_values v = heap_site_values(heap, &heap->sites[i]);
-                heap_values_add(&total, &v);
-        }
-        return (uint64_t)total.inuse_space;
-}
-
 static void kernel_section(struct text *t, const struct proc_status *st)
 {
         fputs("# kernel (/proc/PID/status)\n", t->f);
@@ -65,7 +53,7 @@ static void shim_section(struct text *t, const struct heap_snapshot *h, unsigned
         /* the two counters are read one after the other, so frees may run ahead */
         line(t, "HeapObjects", h->mallocs > h->frees ? h->mallocs - h->frees : 0);
         line(t, "TotalAlloc", h->alloc_bytes);
-        line(t, "HeapAlloc", heap_alloc_estimate(h));
+        line(t, "HeapAlloc", heap_inuse_estimate(h));
         line(t, "SampleRate", h->rate);
         line(t, "Samples", h->samples);
         line(t, "LostSamples", h->lost_samples);
