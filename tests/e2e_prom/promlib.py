@@ -7,6 +7,7 @@ import shlex
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 
@@ -114,7 +115,8 @@ def start_node_exporter(mount, as_nobody=False, with_caps=True):
             c = ",".join("+" + x.lower().replace("cap_", "") for x in caps)
             prefix += ["--inh-caps=" + c, "--ambient-caps=" + c]
         argv = prefix + argv
-    p = harness.spawn(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # its log in a file: a pipe nobody reads would stall it once full
+    p = harness.spawn(argv, stdout=subprocess.DEVNULL, stderr=tempfile.TemporaryFile())
     url = "http://127.0.0.1:%d/metrics" % port
     wait_http(url, p, "node_exporter")
     return p, url
@@ -126,4 +128,20 @@ def start_leak(rate=1, user=None):
     p = harness.spawn((user or []) + argv, shim=True, rate=rate, stdin=subprocess.PIPE,
                       stdout=subprocess.PIPE, text=True)
     harness.wait_for_line(p, "ready")
+    wait_reading(p.pid)
     return p
+
+
+def wait_reading(pid, timeout=30):
+    """Until pid waits in read(2) for a command: its first read allocates stdin's
+    buffer, after which its heap holds still for the test to compare readings."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open("/proc/%d/syscall" % pid) as f:
+                if f.read().split()[0] == "0":  # __NR_read on x86-64
+                    return
+        except (OSError, IndexError):
+            pass
+        time.sleep(0.01)
+    harness.fail("pid %d never waited in read(2) for a command" % pid)
