@@ -62,16 +62,17 @@ int dirlist_root(struct dirlist **ret)
         }
         dirlist_add(l, ".", FUSE_ROOT_ID, S_IFDIR);
         dirlist_add(l, "..", FUSE_ROOT_ID, S_IFDIR);
-        for (size_t i = 0; i < root_files_count(); i++) {
-                struct node file = {.kind = NODE_ROOT_FILE, .file = (int)i};
-
-                dirlist_add(l, root_files_get((int)i)->name, tree_ino(&file), S_IFREG);
-        }
         for (size_t i = 0; i < n; i++) {
                 char name[16];
 
                 snprintf(name, sizeof(name), "%d", (int)nodes[i].pid);
                 dirlist_add(l, name, tree_ino(&nodes[i]), S_IFDIR);
+        }
+        /* last: the processes come first, as they always have */
+        for (size_t i = 0; i < root_files_count(); i++) {
+                struct node file = {.kind = NODE_ROOT_FILE, .file = (int)i};
+
+                dirlist_add(l, root_files_get((int)i)->name, tree_ino(&file), S_IFREG);
         }
         free(nodes);
         *ret = l;

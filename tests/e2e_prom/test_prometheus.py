@@ -67,6 +67,19 @@ def main():
         harness.check(result[0]["metric"].get("comm") == "leak", "labels: %r"
                       % result[0]["metric"])
 
+        # the README's queries (Many hosts) evaluate; RSS minus the heap is what it is
+        for q in ["(memprof_heap_inuse_bytes - memprof_heap_inuse_bytes offset 1h > 64 * 1024 "
+                  "* 1024) and min_over_time(deriv(memprof_heap_inuse_bytes[10m])[1h:1m]) > 0",
+                  "topk(10, memprof_heap_inuse_bytes)",
+                  "min_over_time(go_memstats_heap_alloc_bytes[10m])"]:
+            api(base, "/api/v1/query", query=q)
+        q = ('memprof_process_resident_memory_bytes - on(instance, pid) '
+             'memprof_heap_inuse_bytes{pid="%d"}' % leak.pid)
+        res = api(base, "/api/v1/query", query=q)["result"]
+        rss = promlib.series(promlib.http_get(ne_url), "memprof_process_resident_memory_bytes")
+        harness.check(len(res) == 1 and 0 < float(res[0]["value"][1]) < rss[leak.pid],
+                      "%s: %r" % (q, res))
+
         # the rules loaded and evaluated without error ("unknown" until their first
         # evaluation; an hour's growth is not waited for)
         deadline = time.time() + 30
