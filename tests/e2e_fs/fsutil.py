@@ -26,7 +26,9 @@ def proc_status(pid):
 def has_mm(pid):
     """True for a live process with memory (not a kernel thread, not a zombie)."""
     try:
-        with open("/proc/%d/status" % pid) as f:
+        # errors="replace": any process on the host may name itself in bytes that are
+        # not UTF-8 (tests/e2e_prom does)
+        with open("/proc/%d/status" % pid, errors="replace") as f:
             return any(line.startswith("VmSize:") for line in f)
     except OSError:
         return False
@@ -35,7 +37,7 @@ def has_mm(pid):
 def is_kernel_thread(pid):
     """PF_KTHREAD in the flags field (9) of /proc/PID/stat."""
     try:
-        with open("/proc/%d/stat" % pid) as f:
+        with open("/proc/%d/stat" % pid, errors="replace") as f:
             flags = int(f.read().rpartition(")")[2].split()[6])
     except (OSError, IndexError, ValueError):
         return False

@@ -44,7 +44,7 @@ def children(pid):
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
-                with open("/proc/%s/stat" % name) as f:
+                with open("/proc/%s/stat" % name, errors="replace") as f:  # any comm
                     stat = f.read()
             except OSError:
                 continue
