@@ -55,7 +55,7 @@ int dirlist_root(struct dirlist **ret)
         r = listing_root(&nodes, &n);
         if (r < 0)
                 return r;
-        l = dirlist_alloc(n + 2);
+        l = dirlist_alloc(n + 2 + root_files_count());
         if (!l) {
                 free(nodes);
                 return -ENOMEM;
@@ -67,6 +67,12 @@ int dirlist_root(struct dirlist **ret)
 
                 snprintf(name, sizeof(name), "%d", (int)nodes[i].pid);
                 dirlist_add(l, name, tree_ino(&nodes[i]), S_IFDIR);
+        }
+        /* last: the processes come first, as they always have */
+        for (size_t i = 0; i < root_files_count(); i++) {
+                struct node file = {.kind = NODE_ROOT_FILE, .file = (int)i};
+
+                dirlist_add(l, root_files_get((int)i)->name, tree_ino(&file), S_IFREG);
         }
         free(nodes);
         *ret = l;

@@ -1,4 +1,5 @@
-/* The files of a PID directory: name, whether it exists for a process, its generator. */
+/* The files of a PID directory and of the root: name, whether it exists for a process,
+ * its generator. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,24 +24,60 @@ static const struct fs_file files[] = {
 _Static_assert(sizeof(files) / sizeof(files[0]) < (1u << TREE_FILE_BITS),
                "more files than an inode number has room for");
 
+/* Generated per caller, from every process the caller may inspect. */
+static const struct fs_file root_files[] = {
+        {"metrics.prom", false, false, gen_metrics},
+};
+
+#define COUNT(table) (sizeof(table) / sizeof((table)[0]))
+_Static_assert(COUNT(root_files) <= ROOT_FILES_MAX, "more root files than inodes for them");
+
+static const struct fs_file *table_get(const struct fs_file *t, size_t n, int index)
+{
+        return index < 0 || (size_t)index >= n ? NULL : &t[index];
+}
+
+static int table_find(const struct fs_file *t, size_t n, const char *name)
+{
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(t[i].name, name) == 0)
+                        return (int)i;
+        return -1;
+}
+
 size_t files_count(void)
 {
-        return sizeof(files) / sizeof(files[0]);
+        return COUNT(files);
 }
 
 const struct fs_file *files_get(int index)
 {
-        if (index < 0 || (size_t)index >= files_count())
-                return NULL;
-        return &files[index];
+        return table_get(files, COUNT(files), index);
 }
 
 int files_find(const char *name)
 {
-        for (size_t i = 0; i < files_count(); i++)
-                if (strcmp(files[i].name, name) == 0)
-                        return (int)i;
-        return -1;
+        return table_find(files, COUNT(files), name);
+}
+
+size_t root_files_count(void)
+{
+        return COUNT(root_files);
+}
+
+const struct fs_file *root_files_get(int index)
+{
+        return table_get(root_files, COUNT(root_files), index);
+}
+
+int root_files_find(const char *name)
+{
+        return table_find(root_files, COUNT(root_files), name);
+}
+
+void root_target(struct target *ret)
+{
+        *ret = (struct target){0}; /* pid 0; uid and gid 0 own the file */
 }
 
 /* The heap files exist for a process with the shim, and for a Go program, whose

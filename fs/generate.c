@@ -24,6 +24,7 @@ static int failed(const struct target *t, const char *file, const char *what, in
 {
         if (r == -ENOENT || r == -ESRCH || !tree_still_running(t))
                 return -ENOENT;
+        health_count_errno(r);
         switch (r) {
         case -EBUSY:
                 fs_log("pid %d: %s: %s: the process is already traced (by a debugger?)",
@@ -47,10 +48,11 @@ static int failed(const struct target *t, const char *file, const char *what, in
 static void log_refused(const struct target *t, const char *file,
                         const struct heap_segment_refused *refused)
 {
-        if (refused->n)
-                fs_log("pid %d: %s: %u mapping(s) named like a heap segment refused, the "
-                       "first %s",
-                       (int)t->pid, file, refused->n, refused->why);
+        if (!refused->n)
+                return;
+        health_count(HEALTH_SEGMENT_REFUSED);
+        fs_log("pid %d: %s: %u mapping(s) named like a heap segment refused, the first %s",
+               (int)t->pid, file, refused->n, refused->why);
 }
 
 /* Reads the shim's segment; -ENOENT when the process does not carry the shim. */
@@ -67,6 +69,7 @@ static int read_heap(const struct target *t, const char *file, struct heap_snaps
         r = heap_snapshot_read(fd, ret, &why);
         close(fd);
         if (r == -EBADMSG) {
+                health_count(HEALTH_SEGMENT_CORRUPT);
                 fs_log("pid %d: corrupt heap segment: %s", (int)t->pid, why ? why : "?");
                 return -EIO;
         }
@@ -122,6 +125,7 @@ int gen_memstats(struct memprofd *d, struct caller *c, const struct target *t, c
                 r = heap_snapshot_read_counts(fd, &heap, &why); /* no stacks: not shown */
                 close(fd);
                 if (r == -EBADMSG) {
+                        health_count(HEALTH_SEGMENT_CORRUPT);
                         fs_log("pid %d: corrupt heap segment: %s", (int)t->pid, why ? why : "?");
                         snprintf(why_buf, sizeof(why_buf), "corrupt heap segment: %s",
                                  why ? why : "?");

@@ -194,6 +194,7 @@ int job_run(struct memprofd *d, const char *what, generate_fn fn, const struct c
         pthread_mutex_unlock(&jobs_lock);
         job_free(j);
         if (r == -ETIMEDOUT) {
+                health_count(HEALTH_TIMEOUT);
                 fs_log("pid %d: %s: not done within %d s: given up", (int)t->pid, what,
                        JOB_TIMEOUT_S);
                 return -EIO;

@@ -49,14 +49,15 @@ void fs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* tree.c: what an inode number stands for.  Inodes are computed, not stored: a
  * process's inodes carry its pid, file and start time, so an inode of a process whose
- * PID was since reused no longer matches the process and is ENOENT. */
-enum node_kind { NODE_ROOT, NODE_PID, NODE_FILE };
+ * PID was since reused no longer matches the process and is ENOENT.  Files at the root
+ * (metrics.prom) have small fixed inodes of their own. */
+enum node_kind { NODE_ROOT, NODE_PID, NODE_FILE, NODE_ROOT_FILE };
 
 struct node {
         enum node_kind kind;
-        pid_t pid;
+        pid_t pid;      /* 0 for the root and its files */
         uint64_t start; /* start time, truncated to the bits an inode can hold */
-        int file;       /* index into the file table for NODE_FILE */
+        int file;       /* index into the PID dir's (NODE_FILE) or the root's file table */
 };
 
 /* Bits of an inode number that say which file of a PID directory it is (tree.c). */
@@ -86,7 +87,9 @@ bool tree_still_running(const struct target *t);
 typedef int (*generate_fn)(struct memprofd *d, struct caller *c, const struct target *t,
                            char **ret_buf, size_t *ret_len);
 
-/* files.c: the table of files in PID/. */
+/* files.c: the tables of files in PID/ and at the root.  A root file is generated for
+ * the caller alone (its contents depend on what the caller may see) and gets the
+ * target of root_target(): pid 0, owned by root. */
 struct fs_file {
         const char *name;
         bool needs_shim; /* exists only for processes that carry libmemprof.so (or Go) */
@@ -97,6 +100,11 @@ struct fs_file {
 size_t files_count(void);
 const struct fs_file *files_get(int index);
 int files_find(const char *name);
+#define ROOT_FILES_MAX 64 /* inodes tree.c keeps for them */
+size_t root_files_count(void);
+const struct fs_file *root_files_get(int index);
+int root_files_find(const char *name);
+void root_target(struct target *ret);
 /* Whether the process maps a shim segment or is Go (its needs_shim files exist), and
  * whether it is Go (its needs_go files exist).  Opens files the target names (its
  * executable, its mappings), so it runs as a job: a stall there counts as neither. */
@@ -121,6 +129,9 @@ int gen_goroutines(struct memprofd *d, struct caller *c, const struct target *t,
                    size_t *ret_len);
 int gen_goroutines_txt(struct memprofd *d, struct caller *c, const struct target *t,
                        char **ret_buf, size_t *ret_len);
+/* metrics.c: metrics.prom, the figures of every profiled process the caller may see. */
+int gen_metrics(struct memprofd *d, struct caller *c, const struct target *t, char **ret_buf,
+                size_t *ret_len);
 
 /* jobs.c: a file's contents generated in a thread of its own, waited for at most
  * JOB_TIMEOUT_S: no target, however it stalls /proc or ptrace, holds a FUSE worker.
@@ -226,6 +237,35 @@ void dirlist_open(struct dirlists *s, struct dirlist *l);
 void dirlist_close(struct dirlists *s, struct dirlist *l);
 /* Fills buf (size bytes) from entry off on; returns the bytes used. */
 size_t dirlist_fill(fuse_req_t req, const struct dirlist *l, off_t off, char *buf, size_t size);
+
+/* profiled.c: which of the listed processes memprof profiles, as PROFILED_* bits per
+ * node (ret_kinds has n places); remembered per process image between calls. */
+#define PROFILED_SHIM 1u /* maps a shim segment of its own */
+#define PROFILED_GO 2u   /* runs a Go executable */
+int profiled_classify(const struct node *nodes, size_t n, unsigned *ret_kinds);
+/* A read found no segment where one was: look again when next due, not every time. */
+void profiled_shim_gone(pid_t pid, uint64_t start);
+
+/* health.c: collection errors by kind since the daemon started, for metrics.prom. */
+enum health_kind {
+        HEALTH_SEGMENT_CORRUPT, /* a shim segment failed validation */
+        HEALTH_SEGMENT_REFUSED, /* a mapping named like a segment was not the process's */
+        HEALTH_SEGMENT_READ,    /* a segment could not be found or read (I/O) */
+        HEALTH_GO_RUNTIME,      /* a Go runtime's memory could not be read */
+        HEALTH_TRACED,          /* threads: the process is traced by someone else */
+        HEALTH_OUT_OF_MEMORY,
+        HEALTH_TOO_BIG, /* a file would pass its bound */
+        HEALTH_TIMEOUT, /* a generation overran JOB_TIMEOUT_S */
+        HEALTH_IO,      /* any other collection failure */
+        HEALTH_KINDS
+};
+void health_count(enum health_kind k);
+/* The kind of failure a collector's -errno stands for (see generate.c's failed()). */
+void health_count_errno(int r);
+uint64_t health_errors(enum health_kind k);
+const char *health_kind_name(enum health_kind k);
+/* Whether a failure of this kind may be logged now: once a minute per kind. */
+bool health_may_log(enum health_kind k);
 
 /* stale.c: a mount point left behind by a crashed daemon is lazily unmounted. */
 int stale_mount_clear(const char *mountpoint);

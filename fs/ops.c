@@ -34,6 +34,11 @@ static int resolve(fuse_req_t req, struct caller *c, fuse_ino_t ino, struct node
         r = tree_node(ino, ret_node);
         if (r < 0 || ret_node->kind == NODE_ROOT)
                 return r;
+        if (ret_node->kind == NODE_ROOT_FILE) {
+                /* anyone may read it: what it shows is up to the caller's rights */
+                root_target(ret_target);
+                return 0;
+        }
         r = tree_target_of(ret_node, ret_target);
         if (r < 0)
                 return r;
@@ -79,6 +84,26 @@ static int lookup_file(fuse_req_t req, fuse_ino_t parent, const char *name,
         return 0;
 }
 
+/* A file at the root, generated for this caller. */
+static int lookup_root_file(fuse_req_t req, int file, struct stat *ret)
+{
+        struct node n = {.kind = NODE_ROOT_FILE, .file = file};
+        struct snapshot *s;
+        struct target t;
+        struct caller c;
+        int r;
+
+        caller_of(req, &c);
+        root_target(&t);
+        struct snap_key k = key_of(req, t.pid, t.start, file);
+        r = snap_get(daemon_of(req), &k, &c, &t, SNAP_LOOKUP, &s);
+        if (r < 0)
+                return r;
+        attr_file(&n, s, ret);
+        snap_unref(s);
+        return 0;
+}
+
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
         struct stat st;
@@ -88,7 +113,9 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
         int r;
 
         r = tree_node(parent, &n);
-        if (r == 0 && n.kind == NODE_ROOT) {
+        if (r == 0 && n.kind == NODE_ROOT && root_files_find(name) >= 0) {
+                r = lookup_root_file(req, root_files_find(name), &st);
+        } else if (r == 0 && n.kind == NODE_ROOT) {
                 r = tree_parse_pid(name, &pid);
                 if (r == 0)
                         r = tree_target(pid, &t);
@@ -139,7 +166,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         int r;
 
         r = tree_node(ino, &n);
-        if (r == 0 && n.kind == NODE_FILE) {
+        if (r == 0 && (n.kind == NODE_FILE || n.kind == NODE_ROOT_FILE)) {
                 r = getattr_file(req, ino, n, &st);
         } else if (r == 0) {
                 caller_of(req, &c);
@@ -216,7 +243,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         }
         caller_of(req, &c);
         r = resolve(req, &c, ino, &n, &t);
-        if (r == 0 && n.kind != NODE_FILE)
+        if (r == 0 && n.kind != NODE_FILE && n.kind != NODE_ROOT_FILE)
                 r = -EISDIR;
         if (r == 0) {
                 struct snap_key k = key_of(req, t.pid, t.start, n.file);

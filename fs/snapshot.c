@@ -189,6 +189,7 @@ static int charge(struct snap_cache *c, const struct snap_key *key, const char *
         if (r < 0 && cache_drop_unopened(c, key->uid) > 0)
                 r = budget_charge(c->budget, key->uid, s->len, &u);
         if (r < 0) {
+                health_count(HEALTH_OUT_OF_MEMORY);
                 fs_log("uid %u: %s of pid %d: %zu bytes more would pass the bound on memory "
                        "held for open files (this uid %zu of %zu, other users %zu of %zu, "
                        "all %zu of %zu)",
@@ -205,7 +206,8 @@ static int snap_generate(struct memprofd *d, const struct snap_key *key,
                          const struct caller *c, const struct target *t,
                          struct snapshot **ret)
 {
-        const struct fs_file *f = files_get(key->file);
+        /* pid 0: a file at the root */
+        const struct fs_file *f = key->pid ? files_get(key->file) : root_files_get(key->file);
         struct snapshot *s;
         char *fit;
         int r;

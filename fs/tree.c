@@ -1,4 +1,5 @@
-/* The tree's inode numbers and names: "/", "/PID", "/PID/NAME", and the process behind them. */
+/* The tree's inode numbers and names: "/", "/NAME", "/PID", "/PID/NAME", and the process
+ * behind them. */
 #include <errno.h>
 
 #include "memprofd.h"
@@ -10,12 +11,18 @@
  *   bits 26..61  process start time (clock ticks since boot, low 36 bits: ~21 years)
  *   bits 22..25  0 for the PID directory, 1 + file index for a file
  *   bits 0..21   PID (the kernel caps pid_max at 2^22)
+ * Files at the root take the inodes right after the root's (2, 3, ...): bit 62 clear,
+ * so never a process's.
  */
 #define INO_PROCESS (UINT64_C(1) << 62)
 #define PID_BITS 22
 #define FILE_BITS TREE_FILE_BITS
 #define START_BITS 36
 #define MASK(bits) ((UINT64_C(1) << (bits)) - 1)
+#define INO_ROOT_FILES (FUSE_ROOT_ID + 1)
+
+_Static_assert(PID_BITS + FILE_BITS + START_BITS <= 62, "process fields overlap bit 62");
+_Static_assert(INO_ROOT_FILES + ROOT_FILES_MAX < INO_PROCESS, "root files reach bit 62");
 
 _Static_assert(sizeof(fuse_ino_t) >= sizeof(uint64_t), "an inode holds 64 bits");
 _Static_assert(PID_BITS + FILE_BITS + START_BITS == 62,
@@ -30,6 +37,8 @@ fuse_ino_t tree_ino(const struct node *n)
 
         if (n->kind == NODE_ROOT)
                 return FUSE_ROOT_ID;
+        if (n->kind == NODE_ROOT_FILE)
+                return INO_ROOT_FILES + (uint64_t)n->file;
         return INO_PROCESS | (n->start & MASK(START_BITS)) << (PID_BITS + FILE_BITS) |
                file << PID_BITS | ((uint64_t)n->pid & MASK(PID_BITS));
 }
@@ -40,6 +49,12 @@ int tree_node(fuse_ino_t ino, struct node *ret)
         struct node n = {.kind = NODE_ROOT};
 
         if (ino == FUSE_ROOT_ID) {
+                *ret = n;
+                return 0;
+        }
+        if (ino >= INO_ROOT_FILES && ino - INO_ROOT_FILES < root_files_count()) {
+                n.kind = NODE_ROOT_FILE;
+                n.file = (int)(ino - INO_ROOT_FILES);
                 *ret = n;
                 return 0;
         }

@@ -80,3 +80,14 @@ void heap_values_add(struct heap_values *to, const struct heap_values *v)
         to->inuse_objects = add_sat(to->inuse_objects, v->inuse_objects);
         to->inuse_space = add_sat(to->inuse_space, v->inuse_space);
 }
+
+uint64_t heap_inuse_estimate(const struct heap_snapshot *h)
+{
+        struct heap_values total = {0};
+
+        for (size_t i = 0; i < h->nsites; i++) {
+                struct heap_values v = heap_site_values(h, &h->sites[i]);
+                heap_values_add(&total, &v);
+        }
+        return (uint64_t)total.inuse_space;
+}

@@ -15,3 +15,7 @@ struct heap_values heap_site_values(const struct heap_snapshot *h, const struct 
 
 /* Adds v to *to, saturating at INT64_MAX (a hostile segment may claim anything). */
 void heap_values_add(struct heap_values *to, const struct heap_values *v);
+
+/* The live bytes of all sites together, as heap, heap.txt and memstats' HeapAlloc show
+ * them: exact at rate 1, an unbiased estimate otherwise. */
+uint64_t heap_inuse_estimate(const struct heap_snapshot *h);

@@ -23,18 +23,6 @@ static void line(struct text *t, const char *name, uint64_t value)
         fprintf(t->f, "%s %llu\n", name, (unsigned long long)value);
 }
 
-/* The same estimate heap and heap.txt show: exact at rate 1. */
-static uint64_t heap_alloc_estimate(const struct heap_snapshot *heap)
-{
-        struct heap_values total = {0};
-
-        for (size_t i = 0; i < heap->nsites; i++) {
-                struct heap_values v = heap_site_values(heap, &heap->sites[i]);
-                heap_values_add(&total, &v);
-        }
-        return (uint64_t)total.inuse_space;
-}
-
 static void kernel_section(struct text *t, const struct proc_status *st)
 {
         fputs("# kernel (/proc/PID/status)\n", t->f);
@@ -234,7 +222,7 @@ int render_memstats(const struct proc_status *st, const struct heap_snapshot *he
 
         kernel_section(&t, st);
         if (heap) {
-                uint64_t estimate = heap_alloc_estimate(heap);
+                uint64_t estimate = heap_inuse_estimate(heap);
 
                 shim_section(&t, heap, estimate, ignored_segments);
                 allocator_section(&t, heap, heap_alloc_shown(heap, estimate));
