@@ -36,9 +36,12 @@ def require_versions():
 
 
 def build(example, version, go, variant="default"):
-    """Builds examples/go/EXAMPLE with toolchain GO; returns the binary's path."""
+    """Builds examples/go/EXAMPLE (or examples/EXAMPLE, the cgo ones) with toolchain GO;
+    returns the binary's path."""
     flags, env_extra = VARIANTS[variant]
     src = os.path.join(harness.SOURCE, "examples", "go", example)
+    if not os.path.isdir(src):
+        src = os.path.join(harness.SOURCE, "examples", example)
     root = os.path.join(harness.BUILD, "go-examples")
     out = os.path.join(root, "%s-%s-%s" % (example, version, variant))
     srcs = [os.path.join(src, f) for f in os.listdir(src)]
