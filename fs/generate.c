@@ -233,6 +233,7 @@ static int gen_heap_file(struct memprofd *d, const struct target *t, const char 
                 parts[n++] = (struct heap_part){.heap = go_heap ? go_heap : &go_none,
                                                 .origin = go_origin};
         if (n == 2) {
+                render_go_cgo_trim(heap, sp);
                 parts[0].allocator = "malloc";
                 parts[1].allocator = "go";
         }

@@ -58,6 +58,9 @@ int render_heap_text(const struct heap_part *parts, size_t nparts, struct sym_pr
 /* A Go heap read from the runtime: its logical pcs folded into one per machine frame and
  * the leading runtime frames dropped, as runtime/pprof shows them. */
 void render_go_heap_fold(struct heap_snapshot *heap, struct sym_process *sp);
+/* The shim's half of a cgo program's heap: stacks that reach the goroutine's frames end
+ * before runtime.goexit, as the Go half's do. */
+void render_go_cgo_trim(struct heap_snapshot *heap, struct sym_process *sp);
 
 int render_threads_pprof(const struct thread_snapshot *ts, struct sym_process *sp,
                          uint8_t **ret_buf, size_t *ret_len);

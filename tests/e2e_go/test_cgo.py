@@ -1,6 +1,7 @@
 """One heap for a cgo program under the shim: the Go runtime's samples and the shim's in
 heap, allocs and heap.txt, each sample labelled allocator=go or allocator=malloc, so that
-go tool pprof -tagfocus separates them; for every installed Go version.  Ground truth:
+go tool pprof -tagfocus separates them, and the C allocations' stacks continued into the
+goroutine's Go frames up to main.main; for every installed Go version.  Ground truth:
 examples/cgo_leak leaks 32 MiB from C (exact at MEMPROF_RATE=1) and 16 MiB from Go (at
 MemProfileRate 1), and writes its own Go heap profile after a GC."""
 
@@ -65,6 +66,20 @@ def check_version(m, label, binary, tmp):
     # c_leak's 512 blocks of 64 KiB, exact at rate 1
     harness.check(GO_LEAK not in c_flat and c_flat.get(C_LEAK) == 32 * MiB,
                   "%s: -tagfocus=allocator=malloc:\n%s" % (label, c_top))
+
+    # the C leak's stacks cross from the system stack into the goroutine's frames
+    for s in h.samples:
+        f = pprof.Profile.frames(s)
+        if C_LEAK in f:
+            harness.check("main._Cfunc_c_leak" in f and "main.main" in f and
+                          f.index(C_LEAK) < f.index("main._Cfunc_c_leak") < f.index("main.main")
+                          and "runtime.goexit" not in f,
+                          "%s: a c_leak stack does not reach main.main: %r" % (label, f))
+    traces = harness.go_pprof("-traces", "-tagfocus=allocator=malloc", path)
+    harness.check(any(C_LEAK in t and "main.main" in t.split(C_LEAK, 1)[1]
+                      for t in traces.split("-----------+")),
+                  "%s: go tool pprof -traces has no stack from c_leak to main.main:\n%s"
+                  % (label, traces[:3000]))
 
     a = pprof.Profile(m.read(pid, "allocs"))
     harness.check(a.by_function("alloc_space", C_LEAK) == h.by_function("alloc_space", C_LEAK)
