@@ -10,7 +10,7 @@ build=${MEMPROF_BUILD_DIR:-$src/build}
 PACKAGES="build-essential meson ninja-build pkg-config libfuse3-dev fuse3 libunwind-dev
   libprotobuf-c-dev protobuf-c-compiler libdw-dev libelf-dev zlib1g-dev golang-go python3
   elfutils gdb clang valgrind util-linux libpython3.11-testsuite podman runc
-  ripgrep libiberty-dev rustc sqlite3"
+  ripgrep libiberty-dev rustc sqlite3 golang-github-mattn-go-sqlite3-dev libsqlite3-dev"
 # Every Go Debian 12 offers, for the Go runtime collector's tests: 1.19 is bookworm's
 # golang-go, the others come from bookworm-backports.
 BACKPORTS_PACKAGES="golang-1.21-go golang-1.21-src golang-1.22-go golang-1.22-src

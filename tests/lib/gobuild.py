@@ -65,7 +65,9 @@ def _build(src, out, version, go, flags, env_extra, root, example, variant):
                 "GOCACHE": os.path.join(os.environ.get("XDG_CACHE_HOME") or
                                         os.path.join(os.path.expanduser("~"), ".cache"),
                                         "memprof-go-" + version),
-                "GOPATH": os.path.join(root, "gopath"), "HOME": root, "CGO_ENABLED": "1"})
+                # Debian's Go library packages (golang-github-*-dev) install here
+                "GOPATH": os.path.join(root, "gopath") + ":/usr/share/gocode", "HOME": root,
+                "CGO_ENABLED": "1"})
     env.update(env_extra)
     r = subprocess.run([go, "build", "-o", out + ".new"] + flags + ["."], cwd=src, env=env,
                        capture_output=True, text=True, timeout=900)
