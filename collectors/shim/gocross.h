@@ -12,5 +12,4 @@
  * thread's stack above sp, the goroutine's g and stack; no allocation, no lock.
  */
 __attribute__((visibility("hidden"))) int mp_go_cross(uint64_t pc, uint64_t sp, uint64_t sp_hi,
-                                                      uint64_t bp, uint64_t *pcs, int n,
-                                                      int max);
+                                                      uint64_t bp, uint64_t *pcs, int n, int max);
