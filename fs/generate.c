@@ -187,8 +187,9 @@ int gen_memstats(struct memprofd *d, struct caller *c, const struct target *t, c
 
 enum heap_kind { HEAP_INUSE, HEAP_ALLOCS, HEAP_TEXT };
 
-/* A Go program's heap from its runtime's profiling buckets; -ENOENT if not Go.  *origin
- * (GO_ORIGIN_MAX bytes) says where the samples come from. */
+/* A Go program's heap from its runtime's profiling buckets; -ENOENT if not Go.  origin
+ * (GO_ORIGIN_MAX bytes) says where the samples come from, or on failure why there are
+ * none (the failure is logged). */
 #define GO_ORIGIN_MAX 256
 static int read_go_heap(const struct target *t, const char *file, struct heap_snapshot **ret,
                         char *origin)
@@ -198,6 +199,8 @@ static int read_go_heap(const struct target *t, const char *file, struct heap_sn
         uint64_t rate;
         int r;
 
+        snprintf(origin, GO_ORIGIN_MAX, "Go runtime: its heap profile could not be read "
+                                        "(memprofd's log says why)");
         r = go_target_open(t->pid, &gt);
         if (r == -ENOEXEC)
                 return -ENOENT;
@@ -217,40 +220,58 @@ static int read_go_heap(const struct target *t, const char *file, struct heap_sn
         go_target_free(gt);
         if (r == -EBADMSG) {
                 fs_log("pid %d: %s: %s", (int)t->pid, file, why ? why : "?");
+                snprintf(origin, GO_ORIGIN_MAX, "Go runtime: its heap profile could not be "
+                                                "read: %s", why ? why : "?");
                 return -EIO;
         }
         return r < 0 ? failed(t, file, "reading the Go runtime's heap profile", r) : 0;
 }
 
+/*
+ * The parts of a heap file: the shim's samples (malloc) and the Go runtime's (go), one
+ * or both.  A cgo process under the shim has both, and no allocation is in both: the Go
+ * runtime takes its heap from mmap, never from malloc, so the shim never sees a Go
+ * object, and C.malloc (C.CString, ...) goes to the shim alone.  A Go half that cannot
+ * be read leaves the shim's served, with the reason in the Go half's comment.
+ */
 static int gen_heap_file(struct memprofd *d, const struct caller *c, const struct target *t,
                          const char *file,
                          enum heap_kind kind, char **ret_buf, size_t *ret_len)
 {
-        struct heap_snapshot *heap = NULL;
+        struct heap_snapshot *heap = NULL, *go_heap = NULL, go_none = {0};
         struct sym_process *sp = NULL;
+        struct heap_part parts[2];
         char go_origin[GO_ORIGIN_MAX];
-        const char *origin = NULL;
-        int r;
+        size_t n = 0;
+        int r, go_r;
 
         r = read_heap(t, file, &heap);
-        if (r == -ENOENT) {
-                r = read_go_heap(t, file, &heap, go_origin);
-                origin = go_origin;
-        }
-        if (r < 0)
+        if (r < 0 && r != -ENOENT)
                 return r;
+        go_r = read_go_heap(t, file, &go_heap, go_origin);
+        if (!heap && go_r < 0)
+                return go_r;
         r = open_symbols(d, c, t, file, &sp);
         if (r < 0)
                 goto out;
-        if (origin)
-                render_go_heap_fold(heap, sp);
+        if (heap)
+                parts[n++] = (struct heap_part){.heap = heap};
+        if (go_heap)
+                render_go_heap_fold(go_heap, sp);
+        if (go_r != -ENOENT)
+                parts[n++] = (struct heap_part){.heap = go_heap ? go_heap : &go_none,
+                                                .origin = go_origin};
+        if (n == 2) {
+                render_go_cgo_trim(heap, sp);
+                parts[0].allocator = "malloc";
+                parts[1].allocator = "go";
+        }
         if (kind == HEAP_TEXT) {
-                r = render_heap_text_from(heap, sp, origin, ret_buf, ret_len);
+                r = render_heap_text(parts, n, sp, ret_buf, ret_len);
         } else {
                 uint8_t *buf;
 
-                r = render_heap_pprof_from(heap, sp, kind == HEAP_ALLOCS, origin, &buf,
-                                           ret_len);
+                r = render_heap_pprof(parts, n, sp, kind == HEAP_ALLOCS, &buf, ret_len);
                 if (r == 0)
                         *ret_buf = (char *)buf;
         }
@@ -259,6 +280,7 @@ static int gen_heap_file(struct memprofd *d, const struct caller *c, const struc
                 r = failed(t, file, "rendering", r);
 out:
         sym_process_free(sp);
+        heap_snapshot_free(go_heap);
         heap_snapshot_free(heap);
         return r;
 }

@@ -67,3 +67,19 @@ void render_go_heap_fold(struct heap_snapshot *heap, struct sym_process *sp)
         for (size_t i = 0; i < heap->nstacks; i++)
                 fold_stack(sp, &heap->stacks[i]);
 }
+
+/* A C stack that crossed into Go (the shim's unwinder, collectors/shim/gocross.c) ends
+ * at runtime.goexit, which the Go half hides: without it both halves share their roots
+ * (runtime.main, ...), and a flame graph has one. */
+void render_go_cgo_trim(struct heap_snapshot *heap, struct sym_process *sp)
+{
+        for (size_t i = 0; i < heap->nstacks; i++) {
+                struct heap_stack *st = &heap->stacks[i];
+                struct sym_frame f;
+
+                if (st->depth > 1 &&
+                    sym_process_lookup(sp, st->pcs[st->depth - 1], true, &f) == 0 &&
+                    innermost(&f) && strcmp(innermost(&f), "runtime.goexit") == 0)
+                        st->depth--;
+        }
+}

@@ -22,12 +22,38 @@ static void format_time(int64_t ns, char *buf, size_t len)
                 snprintf(buf, len, "unknown");
 }
 
-static int add_header(struct profile *p, const struct heap_snapshot *h, bool allocs,
-                      const char *origin)
+/* A part's comment: its allocator, then where its samples come from and since when. */
+static int add_part_comments(struct profile *p, const struct heap_part *part)
+{
+        const struct heap_snapshot *h = part->heap;
+        char since[32], who[48] = "", comment[400];
+        int r;
+
+        if (part->allocator)
+                snprintf(who, sizeof(who), "allocator=%s: ", part->allocator);
+        format_time(h->start_time_ns, since, sizeof(since));
+        if (part->origin)
+                snprintf(comment, sizeof(comment), "memprof: %s%s", who, part->origin);
+        else
+                snprintf(comment, sizeof(comment), "memprof: %ssampling rate %" PRIu64
+                         " bytes (MEMPROF_RATE), sampled since %s%s%s", who, h->rate,
+                         h->attached ? "attach at " : "", since,
+                         h->detached ? ", stopped by memprof detach" : "");
+        r = profile_add_comment(p, comment);
+        if (r < 0 || h->lost_samples == 0)
+                return r;
+        snprintf(comment, sizeof(comment),
+                 "memprof: %s%" PRIu64 " samples lost (tables full); figures are low", who,
+                 h->lost_samples);
+        return profile_add_comment(p, comment);
+}
+
+static int add_header(struct profile *p, const struct heap_part *parts, size_t nparts,
+                      bool allocs)
 {
         static const char *const types[] = {"alloc_objects", "count", "alloc_space", "bytes",
                                             "inuse_objects", "count", "inuse_space", "bytes"};
-        char since[32], comment[320];
+        int64_t time_ns = 0;
         int r;
 
         for (size_t i = 0; i < 8; i += 2) {
@@ -35,42 +61,79 @@ static int add_header(struct profile *p, const struct heap_snapshot *h, bool all
                 if (r < 0)
                         return r;
         }
-        r = profile_set_period(p, "space", "bytes", (int64_t)h->rate);
+        /* one period per profile: the first part's; every part's values are unbiased
+         * estimates at its own rate already, which its comment states */
+        r = profile_set_period(p, "space", "bytes", (int64_t)parts[0].heap->rate);
         if (r < 0)
                 return r;
         r = profile_set_default_sample_type(p, allocs ? "alloc_space" : "inuse_space");
         if (r < 0)
                 return r;
-        profile_set_time(p, h->time_ns, 0);
-
-        format_time(h->start_time_ns, since, sizeof(since));
-        if (origin)
-                snprintf(comment, sizeof(comment), "memprof: %s", origin);
-        else
-                snprintf(comment, sizeof(comment), "memprof: sampling rate %" PRIu64
-                         " bytes (MEMPROF_RATE), sampled since %s%s%s", h->rate,
-                         h->attached ? "attach at " : "", since,
-                         h->detached ? ", stopped by memprof detach" : "");
-        r = profile_add_comment(p, comment);
-        if (r < 0 || h->lost_samples == 0)
-                return r;
-        snprintf(comment, sizeof(comment),
-                 "memprof: %" PRIu64 " samples lost (tables full); figures are low",
-                 h->lost_samples);
-        return profile_add_comment(p, comment);
+        if (nparts > 1) {
+                r = profile_add_comment(p, "memprof: two allocators, each sample labelled "
+                                           "with its own (-tagfocus=allocator=NAME selects "
+                                           "one); no allocation is in both: Go's heap is not "
+                                           "malloc'd");
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < nparts; i++) {
+                r = add_part_comments(p, &parts[i]);
+                if (r < 0)
+                        return r;
+                if (parts[i].heap->time_ns > time_ns)
+                        time_ns = parts[i].heap->time_ns;
+        }
+        profile_set_time(p, time_ns, 0);
+        return 0;
 }
 
 /* Bytes a sample or a text entry holds besides its frames, near enough for a bound. */
 #define SAMPLE_OVERHEAD 96
 
-/* Every frame of every stack, resolved in one batch before the stacks are rendered. */
-static int prefetch_stacks(const struct heap_snapshot *heap, struct sym_process *sp)
+static int add_part_samples(struct profile *p, struct stack_encoder *se,
+                            const struct heap_part *part, size_t *held)
+{
+        const struct heap_snapshot *heap = part->heap;
+        uint64_t ids[MP_MAX_DEPTH];
+        int r;
+
+        for (size_t i = 0; i < heap->nsites; i++) {
+                const struct heap_site *s = &heap->sites[i];
+                const struct heap_stack *st = &heap->stacks[s->stack];
+                struct heap_values v = heap_site_values(heap, s);
+                int64_t values[4] = {v.alloc_objects, v.alloc_space, v.inuse_objects,
+                                     v.inuse_space};
+                struct profile_label labels[2] = {
+                    {.key = "bytes", .num = (int64_t)s->size},
+                    {.key = "allocator", .str = part->allocator},
+                };
+                size_t n;
+
+                r = stack_encoder_locations(se, st->pcs, st->depth, true, ids, MP_MAX_DEPTH, &n);
+                if (r < 0)
+                        return r;
+                /* what the profile keeps per sample: its location ids, values, labels */
+                *held += n * sizeof(uint64_t) + SAMPLE_OVERHEAD;
+                if (*held > RENDER_MAX_BYTES)
+                        return -EFBIG;
+                r = profile_add_sample(p, ids, n, values, 4, labels, part->allocator ? 2 : 1);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Every frame of every part's stacks, resolved in one batch before rendering. */
+static int prefetch_parts(const struct heap_part *parts, size_t nparts, struct sym_process *sp)
 {
         struct pc_batch b = {0};
         int r = 0;
 
-        for (size_t i = 0; i < heap->nstacks && r == 0; i++)
-                r = pc_batch_add(&b, heap->stacks[i].pcs, heap->stacks[i].depth, true);
+        for (size_t k = 0; k < nparts; k++)
+                for (size_t i = 0; i < parts[k].heap->nstacks && r == 0; i++)
+                        r = pc_batch_add(&b, parts[k].heap->stacks[i].pcs,
+                                         parts[k].heap->stacks[i].depth, true);
         if (r < 0) {
                 pc_batch_prefetch(&b, NULL); /* frees it */
                 return r;
@@ -78,57 +141,32 @@ static int prefetch_stacks(const struct heap_snapshot *heap, struct sym_process 
         return pc_batch_prefetch(&b, sp);
 }
 
-int render_heap_pprof(const struct heap_snapshot *heap, struct sym_process *sp, bool allocs,
-                      uint8_t **ret_buf, size_t *ret_len)
-{
-        return render_heap_pprof_from(heap, sp, allocs, NULL, ret_buf, ret_len);
-}
-
-int render_heap_pprof_from(const struct heap_snapshot *heap, struct sym_process *sp,
-                           bool allocs, const char *origin, uint8_t **ret_buf,
-                           size_t *ret_len)
+int render_heap_pprof(const struct heap_part *parts, size_t nparts, struct sym_process *sp,
+                      bool allocs, uint8_t **ret_buf, size_t *ret_len)
 {
         struct stack_encoder *se = NULL;
         struct profile *p = NULL;
-        uint64_t ids[MP_MAX_DEPTH];
+        size_t held = 0;
         int r;
 
-        r = prefetch_stacks(heap, sp);
+        if (nparts == 0)
+                return -EINVAL;
+        r = prefetch_parts(parts, nparts, sp);
         if (r < 0)
                 return r;
         r = profile_new(&p);
         if (r < 0)
                 return r;
-        r = add_header(p, heap, allocs, origin);
+        r = add_header(p, parts, nparts, allocs);
         if (r < 0)
                 goto out;
         r = stack_encoder_new(p, sp, &se);
         if (r < 0)
                 goto out;
-
-        for (size_t i = 0, held = 0; i < heap->nsites; i++) {
-                const struct heap_site *s = &heap->sites[i];
-                const struct heap_stack *st = &heap->stacks[s->stack];
-                struct heap_values v = heap_site_values(heap, s);
-                int64_t values[4] = {v.alloc_objects, v.alloc_space, v.inuse_objects,
-                                     v.inuse_space};
-                struct profile_label label = {.key = "bytes", .num = (int64_t)s->size};
-                size_t n;
-
-                r = stack_encoder_locations(se, st->pcs, st->depth, true, ids, MP_MAX_DEPTH, &n);
-                if (r < 0)
-                        goto out;
-                /* what the profile keeps per sample: its location ids, values, label */
-                held += n * sizeof(uint64_t) + SAMPLE_OVERHEAD;
-                if (held > RENDER_MAX_BYTES) {
-                        r = -EFBIG;
-                        goto out;
-                }
-                r = profile_add_sample(p, ids, n, values, 4, &label, 1);
-                if (r < 0)
-                        goto out;
-        }
-        r = profile_write_gzip(p, ret_buf, ret_len);
+        for (size_t i = 0; i < nparts && r == 0; i++)
+                r = add_part_samples(p, se, &parts[i], &held);
+        if (r == 0)
+                r = profile_write_gzip(p, ret_buf, ret_len);
 out:
         stack_encoder_free(se);
         profile_free(p);
@@ -219,55 +257,64 @@ static void write_entries(FILE *f, const struct text_entry *e, size_t n)
         }
 }
 
-int render_heap_text(const struct heap_snapshot *heap, struct sym_process *sp, char **ret_buf,
-                     size_t *ret_len)
+/* One part's entries, folded and sorted, with their total. */
+struct text_part {
+        struct text_entry *e;
+        size_t n;
+        struct heap_values total;
+};
+
+static void text_part_free(struct text_part *tp)
 {
-        return render_heap_text_from(heap, sp, NULL, ret_buf, ret_len);
+        for (size_t i = 0; tp->e && i < tp->n; i++)
+                free(tp->e[i].stack);
+        free(tp->e);
 }
 
-int render_heap_text_from(const struct heap_snapshot *heap, struct sym_process *sp,
-                          const char *origin, char **ret_buf, size_t *ret_len)
+/* *held: the text all parts' entries hold so far, bounded by RENDER_MAX_BYTES. */
+static int text_part_collect(const struct heap_snapshot *heap, struct sym_process *sp,
+                             size_t *held, struct text_part *tp)
 {
-        struct heap_values total = {0};
-        struct text_entry *e;
-        char since[32], *buf = NULL;
-        size_t len = 0, n = 0;
-        FILE *f = NULL;
-        int r = 0;
+        int r;
 
-        r = prefetch_stacks(heap, sp);
-        if (r < 0)
-                return r;
-        e = calloc(heap->nsites ? heap->nsites : 1, sizeof(*e));
-        if (!e)
+        tp->e = calloc(heap->nsites ? heap->nsites : 1, sizeof(*tp->e));
+        if (!tp->e)
                 return -ENOMEM;
-        for (size_t held = 0; n < heap->nsites; n++) {
-                const struct heap_site *s = &heap->sites[n];
+        for (; tp->n < heap->nsites; tp->n++) {
+                const struct heap_site *s = &heap->sites[tp->n];
 
-                r = format_stack(sp, &heap->stacks[s->stack], &e[n].stack);
+                r = format_stack(sp, &heap->stacks[s->stack], &tp->e[tp->n].stack);
                 if (r < 0)
-                        goto out;
+                        return r;
                 /* the entries' text is the file's, before equal stacks fold */
-                held += strlen(e[n].stack) + SAMPLE_OVERHEAD;
-                if (held > RENDER_MAX_BYTES) {
-                        r = -EFBIG;
-                        n++;
-                        goto out;
+                *held += strlen(tp->e[tp->n].stack) + SAMPLE_OVERHEAD;
+                if (*held > RENDER_MAX_BYTES) {
+                        tp->n++;
+                        return -EFBIG;
                 }
-                e[n].v = heap_site_values(heap, s);
-                heap_values_add(&total, &e[n].v);
+                tp->e[tp->n].v = heap_site_values(heap, s);
+                heap_values_add(&tp->total, &tp->e[tp->n].v);
         }
-        n = entries_fold(e, n);
+        tp->n = entries_fold(tp->e, tp->n);
+        return 0;
+}
 
-        f = open_memstream(&buf, &len);
-        if (!f) {
-                r = -ENOMEM;
-                goto out;
-        }
+static void write_total(FILE *f, const struct heap_values *t)
+{
+        fprintf(f, "total: %" PRId64 " objects, %" PRId64 " bytes in use; %" PRId64
+                " objects, %" PRId64 " bytes allocated\n",
+                t->inuse_objects, t->inuse_space, t->alloc_objects, t->alloc_space);
+}
+
+/* A part's header lines, its total and its entries. */
+static void write_part(FILE *f, const struct heap_part *part, const struct text_part *tp)
+{
+        const struct heap_snapshot *heap = part->heap;
+        char since[32];
+
         format_time(heap->start_time_ns, since, sizeof(since));
-        fprintf(f, "# memprof heap profile: live and allocated bytes by call stack\n");
-        if (origin)
-                fprintf(f, "# %s; %s\n", origin,
+        if (part->origin)
+                fprintf(f, "# %s; %s\n", part->origin,
                         heap->rate > 1    ? "values are unbiased estimates"
                         : heap->rate == 1 ? "values are exact"
                                           : "nothing is sampled");
@@ -277,10 +324,53 @@ int render_heap_text_from(const struct heap_snapshot *heap, struct sym_process *
                         heap->detached ? " (stopped by memprof detach)" : "",
                         heap->rate > 1 ? "values are unbiased estimates" : "values are exact");
         fprintf(f, "# lost samples %" PRIu64 "\n", heap->lost_samples);
-        fprintf(f, "total: %" PRId64 " objects, %" PRId64 " bytes in use; %" PRId64
-                " objects, %" PRId64 " bytes allocated\n",
-                total.inuse_objects, total.inuse_space, total.alloc_objects, total.alloc_space);
-        write_entries(f, e, n);
+        write_total(f, &tp->total);
+        write_entries(f, tp->e, tp->n);
+}
+
+#define MAX_PARTS 4
+
+int render_heap_text(const struct heap_part *parts, size_t nparts, struct sym_process *sp,
+                     char **ret_buf, size_t *ret_len)
+{
+        struct text_part tps[MAX_PARTS] = {0};
+        struct heap_values total = {0};
+        size_t len = 0, held = 0;
+        char *buf = NULL;
+        FILE *f;
+        int r = 0;
+
+        if (nparts == 0 || nparts > MAX_PARTS)
+                return -EINVAL;
+        r = prefetch_parts(parts, nparts, sp);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < nparts && r == 0; i++) {
+                r = text_part_collect(parts[i].heap, sp, &held, &tps[i]);
+                heap_values_add(&total, &tps[i].total);
+        }
+        if (r < 0)
+                goto out;
+
+        f = open_memstream(&buf, &len);
+        if (!f) {
+                r = -ENOMEM;
+                goto out;
+        }
+        fprintf(f, "# memprof heap profile: live and allocated bytes by call stack\n");
+        if (nparts == 1) {
+                write_part(f, &parts[0], &tps[0]);
+        } else {
+                fprintf(f, "# %zu allocators, a section each below with its own total; no "
+                           "allocation is in two (Go's heap is not malloc'd)\n",
+                        nparts);
+                write_total(f, &total);
+                for (size_t i = 0; i < nparts; i++) {
+                        fprintf(f, "\n## allocator %s\n",
+                                parts[i].allocator ? parts[i].allocator : "?");
+                        write_part(f, &parts[i], &tps[i]);
+                }
+        }
         if (fclose(f) != 0) {
                 r = -ENOMEM;
                 free(buf);
@@ -289,8 +379,7 @@ int render_heap_text_from(const struct heap_snapshot *heap, struct sym_process *
         *ret_buf = buf;
         *ret_len = len;
 out:
-        for (size_t i = 0; i < n; i++)
-                free(e[i].stack);
-        free(e);
+        for (size_t i = 0; i < nparts; i++)
+                text_part_free(&tps[i]);
         return r;
 }

@@ -44,22 +44,30 @@ int render_memstats(const struct proc_status *st, const struct heap_snapshot *he
                     const struct go_section *go, char **ret_buf, size_t *ret_len);
 void render_go_section(FILE *f, const struct go_section *go);
 
-/* heap (allocs = false) and allocs (allocs = true): gzip'd pprof. */
-int render_heap_pprof(const struct heap_snapshot *heap, struct sym_process *sp, bool allocs,
-                      uint8_t **ret_buf, size_t *ret_len);
-int render_heap_text(const struct heap_snapshot *heap, struct sym_process *sp, char **ret_buf,
-                     size_t *ret_len);
-/* The same with the header's account of where the samples come from given by the
- * caller (origin NULL: the shim's rate and start). */
-int render_heap_pprof_from(const struct heap_snapshot *heap, struct sym_process *sp,
-                           bool allocs, const char *origin, uint8_t **ret_buf,
-                           size_t *ret_len);
-int render_heap_text_from(const struct heap_snapshot *heap, struct sym_process *sp,
-                          const char *origin, char **ret_buf, size_t *ret_len);
+/* One allocator's half of a heap file.  A cgo process under the shim has two: the shim's
+ * (malloc) and the Go runtime's (go); no allocation is in both, since Go's heap comes
+ * from mmap, never from malloc. */
+struct heap_part {
+        const struct heap_snapshot *heap;
+        const char *origin;    /* where the samples come from; NULL: the shim's rate, start */
+        const char *allocator; /* each sample's `allocator` label; NULL: no label */
+};
+
+/* heap (allocs = false) and allocs (allocs = true): gzip'd pprof, the parts' samples in
+ * one profile.  pprof has one period per profile: it is the first part's rate, and a
+ * comment per part states its own (values are unbiased per part already). */
+int render_heap_pprof(const struct heap_part *parts, size_t nparts, struct sym_process *sp,
+                      bool allocs, uint8_t **ret_buf, size_t *ret_len);
+/* heap.txt: one total over all parts, then each part with its own header and total. */
+int render_heap_text(const struct heap_part *parts, size_t nparts, struct sym_process *sp,
+                     char **ret_buf, size_t *ret_len);
 
 /* A Go heap read from the runtime: its logical pcs folded into one per machine frame and
  * the leading runtime frames dropped, as runtime/pprof shows them. */
 void render_go_heap_fold(struct heap_snapshot *heap, struct sym_process *sp);
+/* The shim's half of a cgo program's heap: stacks that reach the goroutine's frames end
+ * before runtime.goexit, as the Go half's do. */
+void render_go_cgo_trim(struct heap_snapshot *heap, struct sym_process *sp);
 
 /* goroutines (pprof, goroutine/count) and goroutines.txt; the runtime's own goroutines
  * are counted in the header, not shown, as Go's profile does. */

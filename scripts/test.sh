@@ -12,7 +12,7 @@ PACKAGES="build-essential meson ninja-build pkg-config libfuse3-dev fuse3 libunw
   elfutils gdb clang valgrind util-linux libpython3.11-testsuite podman runc
   ripgrep libiberty-dev rustc sqlite3
   libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 dwz liblzma-dev
-  prometheus prometheus-node-exporter curl"
+  prometheus prometheus-node-exporter curl golang-github-mattn-go-sqlite3-dev libsqlite3-dev"
 # Every Go Debian 12 offers, for the Go runtime collector's tests: 1.19 is bookworm's
 # golang-go, the others come from bookworm-backports.
 BACKPORTS_PACKAGES="golang-1.21-go golang-1.21-src golang-1.22-go golang-1.22-src

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 
 #include "cfi.h"
+#include "gocross.h"
 #include "unwind.h"
 
 #if defined(__x86_64__) && defined(DLFO_STRUCT_HAS_EH_DBASE)
@@ -429,6 +430,14 @@ static int memo_start(struct walk *w)
         return -1;
 }
 
+/* A walk stopped by a frame it cannot step: code without unwind tables (Go's), which is
+ * the end unless it is a cgo call's return into Go, then crossed.  A memo being recorded
+ * stays incomplete: a crossing reads beyond the thread's stack, which it cannot check. */
+static int walk_failed(const struct walk *w)
+{
+        return mp_go_cross(w->lookup + 1, w->sp, w->hi, w->bp, w->pcs, w->n, w->max);
+}
+
 __attribute__((noinline)) int mp_unwind(uint64_t *pcs, int max, uint64_t skip_lo,
                                         uint64_t skip_hi, bool cold)
 {
@@ -451,21 +460,21 @@ __attribute__((noinline)) int mp_unwind(uint64_t *pcs, int max, uint64_t skip_lo
         if (max > MEMO_AFTER && memo_worth_it()) {
                 r = walk_plain(&w, MEMO_AFTER);
                 if (r != STEP_ON)
-                        return r == STEP_FAIL ? -1 : w.n;
+                        return r == STEP_FAIL ? walk_failed(&w) : w.n;
                 if ((r = memo_start(&w)) >= 0)
                         return r;
         }
         if (!w.rec) {
                 r = walk_plain(&w, max + 1);
                 if (r == STEP_FAIL)
-                        return -1;
+                        return walk_failed(&w);
                 if (cold)
                         trail_keep(pcs, w.n);
                 return w.n;
         }
         r = walk_record(&w);
         if (r == STEP_FAIL)
-                return -1;
+                return walk_failed(&w);
         if (cold)
                 trail_keep(pcs, w.n);
         w.rec->any_bp = !w.bp_used;

@@ -13,7 +13,8 @@
  * register, code without unwind tables, a stack it cannot bound): the caller then asks
  * libunwind.  Never allocates from the heap (a thread's first call maps its memo pages),
  * never takes a lock, reads no memory outside the thread's stack and the loaded objects'
- * unwind tables.  cold: walks are far apart (sparse sampling), so the rules the last
+ * unwind tables, but for a cgo call's crossing into Go (gocross.h): a few bytes of
+ * runtime.asmcgocall's code, the goroutine's g and its stack.  cold: walks are far apart (sparse sampling), so the rules the last
  * walk used have likely left the CPU's caches; they are prefetched.
  */
 __attribute__((visibility("hidden"))) int mp_unwind(uint64_t *pcs, int max, uint64_t skip_lo,

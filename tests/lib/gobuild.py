@@ -36,9 +36,12 @@ def require_versions():
 
 
 def build(example, version, go, variant="default"):
-    """Builds examples/go/EXAMPLE with toolchain GO; returns the binary's path."""
+    """Builds examples/go/EXAMPLE (or examples/EXAMPLE, the cgo ones) with toolchain GO;
+    returns the binary's path."""
     flags, env_extra = VARIANTS[variant]
     src = os.path.join(harness.SOURCE, "examples", "go", example)
+    if not os.path.isdir(src):
+        src = os.path.join(harness.SOURCE, "examples", example)
     root = os.path.join(harness.BUILD, "go-examples")
     out = os.path.join(root, "%s-%s-%s" % (example, version, variant))
     srcs = [os.path.join(src, f) for f in os.listdir(src)]
@@ -62,7 +65,9 @@ def _build(src, out, version, go, flags, env_extra, root, example, variant):
                 "GOCACHE": os.path.join(os.environ.get("XDG_CACHE_HOME") or
                                         os.path.join(os.path.expanduser("~"), ".cache"),
                                         "memprof-go-" + version),
-                "GOPATH": os.path.join(root, "gopath"), "HOME": root, "CGO_ENABLED": "1"})
+                # Debian's Go library packages (golang-github-*-dev) install here
+                "GOPATH": os.path.join(root, "gopath") + ":/usr/share/gocode", "HOME": root,
+                "CGO_ENABLED": "1"})
     env.update(env_extra)
     r = subprocess.run([go, "build", "-o", out + ".new"] + flags + ["."], cwd=src, env=env,
                        capture_output=True, text=True, timeout=900)
