@@ -318,12 +318,7 @@ static pid_t collecting[JOBS_LIMIT];
 
 static void collect_init(void)
 {
-        pthread_condattr_t a;
-
-        pthread_condattr_init(&a);
-        pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-        pthread_cond_init(&collect_done, &a);
-        pthread_condattr_destroy(&a);
+        cond_init_monotonic(&collect_done);
 }
 
 static bool is_collecting(pid_t pid)

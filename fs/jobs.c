@@ -41,14 +41,19 @@ static struct {
         unsigned n;
 } overrun[JOBS_LIMIT]; /* jobs given up on and still running, by uid */
 
-static void jobs_init(void)
+void cond_init_monotonic(pthread_cond_t *c)
 {
         pthread_condattr_t a;
 
         pthread_condattr_init(&a);
         pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-        pthread_cond_init(&jobs_done, &a);
+        pthread_cond_init(c, &a);
         pthread_condattr_destroy(&a);
+}
+
+static void jobs_init(void)
+{
+        cond_init_monotonic(&jobs_done);
 }
 
 /* The overrun count of uid, or a free one to use for it; NULL if none is left.  Called

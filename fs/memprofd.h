@@ -2,6 +2,7 @@
 #pragma once
 
 #include <fuse_lowlevel.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -144,6 +145,8 @@ int job_generate(struct memprofd *d, const struct fs_file *f, const struct calle
 /* The same for any work on a target; what names it in log lines. */
 int job_run(struct memprofd *d, const char *what, generate_fn fn, const struct caller *c,
             const struct target *t, char **ret_buf, size_t *ret_len);
+/* A condition variable whose timed waits count on CLOCK_MONOTONIC. */
+void cond_init_monotonic(pthread_cond_t *c);
 /* Waits up to timeout_s for jobs given up on to end; whether none runs any more. */
 bool jobs_drain(int timeout_s);
 
