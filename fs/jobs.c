@@ -114,6 +114,27 @@ static void job_free(struct job *j)
         free(j);
 }
 
+/*
+ * The access check was made before the job started; what the job read (maps, segment,
+ * memory, /proc figures) must still be the caller's to see.  A process that exec'd a
+ * setuid program, made itself non-dumpable or left its PID to another process meanwhile
+ * is refused now, after the reading, which is the check's moment of use for files made
+ * without stopping the process.  (threads is checked again while the process is
+ * stopped: see collect_threads.)  A process that simply exited keeps what was read.
+ */
+static int check_after(struct job *j)
+{
+        uint64_t start;
+        int r;
+
+        if (j->t.pid <= 0) /* a root file: per caller by construction */
+                return 0;
+        r = access_recheck(&j->c, &j->t);
+        if (r == -ENOENT && proc_start_time(j->t.pid, &start) == -ENOENT)
+                return 0; /* gone, not replaced */
+        return r;
+}
+
 static void *job_main(void *arg)
 {
         struct job *j = arg;
@@ -122,6 +143,15 @@ static void *job_main(void *arg)
         int r;
 
         r = j->fn(j->d, &j->c, &j->t, &buf, &len);
+        if (r == 0) {
+                r = check_after(j);
+                if (r == -EACCES)
+                        fs_log("pid %d: its credentials changed while a file was made for "
+                               "uid %d: refused",
+                               (int)j->t.pid, (int)j->c.uid);
+                if (r < 0)
+                        free(buf);
+        }
         pthread_mutex_lock(&jobs_lock);
         j->r = r;
         j->buf = r == 0 ? buf : NULL;
