@@ -13,6 +13,12 @@
 #include "shim.h"
 #include "unwind.h"
 
+/* The shim's unwinder reads x86-64 frames and raw_syscall() below is x86-64 assembly:
+ * another architecture must fail to build, not build something wrong. */
+#if !defined(__x86_64__)
+#error "libmemprof.so supports x86-64 only (its unwinder and raw_syscall)"
+#endif
+
 struct range {
         uintptr_t probe, lo, hi;
 };
