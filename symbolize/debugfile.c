@@ -59,6 +59,21 @@ size_t debugfile_candidates(const char *maps_path, size_t path_len, const uint8_
         return n;
 }
 
+/* An absolute path with no empty, "." or ".." component: one that cannot climb. */
+static bool clean_path(const char *p) {
+        if (p[0] != '/')
+                return false;
+        while (*p == '/') {
+                const char *part = p + 1, *end = strchrnul(part, '/');
+                size_t len = (size_t) (end - part);
+                if (len == 0 || (len == 1 && part[0] == '.') ||
+                    (len == 2 && part[0] == '.' && part[1] == '.'))
+                        return false;
+                p = end;
+        }
+        return *p == '\0';
+}
+
 size_t debugfile_alt_candidates(const char *altname, const uint8_t *build_id,
                                 size_t build_id_len, struct debug_candidate *ret) {
         char id[2 * PROTO_MAX_BUILD_ID + 1];
@@ -66,8 +81,7 @@ size_t debugfile_alt_candidates(const char *altname, const uint8_t *build_id,
         const char *root = DEBUGFILE_ROOT "/";
         hex_id(build_id, build_id_len, id);
         /* Only a plain absolute path under the root: no "." or ".." to climb out. */
-        if (strncmp(altname, root, strlen(root)) == 0 && !strstr(altname, "/../") &&
-            !strstr(altname, "/./") && !strstr(altname, "//"))
+        if (strncmp(altname, root, strlen(root)) == 0 && clean_path(altname))
                 add(ret, &n, true, "%s", altname);
         if (build_id_len >= 2)
                 add(ret, &n, true, DEBUGFILE_ROOT "/.build-id/%.2s/%s.debug", id, id + 2);
