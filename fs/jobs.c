@@ -120,7 +120,8 @@ static void job_free(struct job *j)
  * setuid program, made itself non-dumpable or left its PID to another process meanwhile
  * is refused now, after the reading, which is the check's moment of use for files made
  * without stopping the process.  (threads is checked again while the process is
- * stopped: see collect_threads.)  A process that simply exited keeps what was read.
+ * stopped: see collect_threads.)  A process that simply exited (or is a zombie now)
+ * keeps what was read.
  */
 static int check_after(struct job *j)
 {
@@ -130,8 +131,11 @@ static int check_after(struct job *j)
         if (j->t.pid <= 0) /* a root file: per caller by construction */
                 return 0;
         r = access_recheck(&j->c, &j->t);
-        if (r == -ENOENT && proc_start_time(j->t.pid, &start) == -ENOENT)
-                return 0; /* gone, not replaced */
+        if (r != -ENOENT)
+                return r;
+        /* gone, or a zombie now: still the process that was read, not a new one */
+        if (proc_start_time(j->t.pid, &start) < 0 || tree_start_bits(start) == j->t.start)
+                return 0;
         return r;
 }
 
