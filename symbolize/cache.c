@@ -69,7 +69,7 @@ uint64_t symbolizer_next_id(struct symbolizer *s) {
         return id;
 }
 
-int entry_new(const struct sym_fileid *file, const struct sym_fileid *debug,
+int entry_new(const struct file_id *file, const struct file_id *debug,
               struct sym_entry **ret) {
         struct sym_entry *e = calloc(1, sizeof(*e));
         if (!e)
@@ -97,7 +97,7 @@ void entry_free(struct sym_entry *e) {
         free(e);
 }
 
-void entry_add_verdict(struct sym_entry *e, const struct sym_fileid *id, bool match) {
+void entry_add_verdict(struct sym_entry *e, const struct file_id *id, bool match) {
         for (size_t i = 0; i < e->nverdicts; i++)
                 if (fileid_equal(&e->verdicts[i].id, id)) {
                         e->verdicts[i].match = match;
@@ -112,7 +112,7 @@ void entry_add_verdict(struct sym_entry *e, const struct sym_fileid *id, bool ma
         e->verdicts[e->nverdicts++] = (struct verdict){ .id = *id, .match = match };
 }
 
-int entry_verdict(struct sym_entry *e, const struct sym_fileid *id) {
+int entry_verdict(struct sym_entry *e, const struct file_id *id) {
         for (size_t i = 0; i < e->nverdicts; i++)
                 if (fileid_equal(&e->verdicts[i].id, id))
                         return e->verdicts[i].match;
@@ -141,8 +141,8 @@ static void push_front(struct symbolizer *s, struct sym_entry *e) {
         s->head = e;
 }
 
-static bool same_key(const struct sym_entry *e, const struct sym_fileid *file,
-                     const struct sym_fileid *debug) {
+static bool same_key(const struct sym_entry *e, const struct file_id *file,
+                     const struct file_id *debug) {
         if (e->file.ino != file->ino || !fileid_equal(&e->file, file))
                 return false;
         if (!debug)
@@ -157,7 +157,7 @@ static struct sym_entry *take(struct symbolizer *s, struct sym_entry *e) {
         return e;
 }
 
-struct sym_entry *cache_find_file(struct symbolizer *s, const struct sym_fileid *file) {
+struct sym_entry *cache_find_file(struct symbolizer *s, const struct file_id *file) {
         struct sym_entry *e;
         pthread_mutex_lock(&s->lock);
         for (e = s->head; e; e = e->next)
@@ -169,8 +169,8 @@ struct sym_entry *cache_find_file(struct symbolizer *s, const struct sym_fileid 
         return e;
 }
 
-struct sym_entry *cache_acquire(struct symbolizer *s, const struct sym_fileid *file,
-                                const struct sym_fileid *debug) {
+struct sym_entry *cache_acquire(struct symbolizer *s, const struct file_id *file,
+                                const struct file_id *debug) {
         struct sym_entry *e;
         pthread_mutex_lock(&s->lock);
         for (e = s->head; e; e = e->next)

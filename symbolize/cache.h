@@ -22,14 +22,14 @@ struct memo;
 #define ENTRY_MAX_VERDICTS 8
 
 struct verdict {
-        struct sym_fileid id;
+        struct file_id id;
         bool match;
 };
 
 struct sym_entry {
         /* The key. */
-        struct sym_fileid file;
-        struct sym_fileid debug; /* meaningful if has_debug */
+        struct file_id file;
+        struct file_id debug; /* meaningful if has_debug */
         bool has_debug;
 
         /* Under the symbolizer's lock. */
@@ -65,23 +65,23 @@ struct sym_entry {
  * sym_process only. */
 #define ENTRY_MAX_BYTES (8u << 20)
 
-int entry_new(const struct sym_fileid *file, const struct sym_fileid *debug,
+int entry_new(const struct file_id *file, const struct file_id *debug,
               struct sym_entry **ret);
 void entry_free(struct sym_entry *e);
 /* Records what the helper said about a candidate (under e->lock). */
-void entry_add_verdict(struct sym_entry *e, const struct sym_fileid *id, bool match);
+void entry_add_verdict(struct sym_entry *e, const struct file_id *id, bool match);
 /* -1 unknown, 0 refused, 1 matches (under e->lock). */
-int entry_verdict(struct sym_entry *e, const struct sym_fileid *id);
+int entry_verdict(struct sym_entry *e, const struct file_id *id);
 
 struct pool *symbolizer_pool(struct symbolizer *s);
 uint64_t symbolizer_next_id(struct symbolizer *s);
 
 /* The most recently used entry for this mapped file, whatever its debug file, with a
  * reference taken; NULL if none. */
-struct sym_entry *cache_find_file(struct symbolizer *s, const struct sym_fileid *file);
+struct sym_entry *cache_find_file(struct symbolizer *s, const struct file_id *file);
 /* The entry for exactly this pair (debug NULL: none), with a reference taken. */
-struct sym_entry *cache_acquire(struct symbolizer *s, const struct sym_fileid *file,
-                                const struct sym_fileid *debug);
+struct sym_entry *cache_acquire(struct symbolizer *s, const struct file_id *file,
+                                const struct file_id *debug);
 /* Adds e with a reference taken; if an equal key got in first, e is freed and that
  * entry is returned instead. */
 struct sym_entry *cache_insert(struct symbolizer *s, struct sym_entry *e);

@@ -10,20 +10,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-void fileid_of(const struct stat *st, struct sym_fileid *ret) {
-        *ret = (struct sym_fileid){
-                .dev = st->st_dev, .ino = st->st_ino, .size = (uint64_t) st->st_size,
-                .ctime_s = st->st_ctim.tv_sec, .ctime_ns = st->st_ctim.tv_nsec,
-                .mtime_s = st->st_mtim.tv_sec, .mtime_ns = st->st_mtim.tv_nsec,
-        };
-}
-
-bool fileid_equal(const struct sym_fileid *a, const struct sym_fileid *b) {
-        return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-               a->ctime_s == b->ctime_s && a->ctime_ns == b->ctime_ns &&
-               a->mtime_s == b->mtime_s && a->mtime_ns == b->mtime_ns;
-}
-
 /* setfsuid and setfsgid answer with the previous value: asking again tells whether the
  * change took. */
 static bool set_fsuid(uid_t uid) {
@@ -65,7 +51,7 @@ void caller_leave(const struct caller_saved *saved) {
                 abort();
 }
 
-int caller_open(int root_fd, const char *path, int *ret_fd, struct sym_fileid *ret_id) {
+int caller_open(int root_fd, const char *path, int *ret_fd, struct file_id *ret_id) {
         int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
         int fd;
         if (root_fd >= 0) {

@@ -7,16 +7,8 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "memprof/fileid.h"
 #include "symbolize.h"
-
-/* A file as the daemon saw it: the cache's key, never a value from inside the file. */
-struct sym_fileid {
-        uint64_t dev, ino, size;
-        int64_t ctime_s, ctime_ns, mtime_s, mtime_ns;
-};
-
-void fileid_of(const struct stat *st, struct sym_fileid *ret);
-bool fileid_equal(const struct sym_fileid *a, const struct sym_fileid *b);
 
 /* The calling thread's credentials, saved while it acts as a reader. */
 struct caller_saved {
@@ -35,4 +27,4 @@ void caller_leave(const struct caller_saved *saved);
  * controlling tty, and keeps it only if it is a regular file (-EINVAL otherwise).
  * root_fd >= 0: path is resolved inside that directory as its root (openat2
  * RESOLVE_IN_ROOT: absolute symlinks stay inside), magic links refused. */
-int caller_open(int root_fd, const char *path, int *ret_fd, struct sym_fileid *ret_id);
+int caller_open(int root_fd, const char *path, int *ret_fd, struct file_id *ret_id);

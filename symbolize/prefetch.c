@@ -20,11 +20,11 @@
  * opened as the reader (or as root from the host's /usr/lib/debug). */
 struct fileset {
         int main_fd;
-        struct sym_fileid main_id;
+        struct file_id main_id;
         bool candidates_open;
         size_t n;
         int fds[PROTO_MAX_CANDIDATES];
-        struct sym_fileid ids[PROTO_MAX_CANDIDATES];
+        struct file_id ids[PROTO_MAX_CANDIDATES];
 };
 
 static void fileset_close(struct fileset *set) {
@@ -89,7 +89,7 @@ static int open_candidates(struct sym_process *sp, size_t file, const uint8_t *b
         set->candidates_open = true;
         for (size_t i = 0; i < n; i++) {
                 int fd;
-                struct sym_fileid id;
+                struct file_id id;
                 int r = 0;
                 if (c[i].trusted) {
                         r = caller_open(-1, c[i].path, &fd, &id);
@@ -221,7 +221,7 @@ static int send_alt(struct sym_process *sp, size_t file, const struct fileset *s
         int fds[PROTO_MAX_CANDIDATES];
         size_t nfds = 0, n = debugfile_alt_candidates(altname, alt_id, alt_id_len, c);
         for (size_t i = 0; i < n; i++) {
-                struct sym_fileid fid;
+                struct file_id fid;
                 if (caller_open(-1, c[i].path, &fds[nfds], &fid) == 0)
                         nfds++;
         }
@@ -333,7 +333,7 @@ static struct sym_entry *known_entry(struct sym_process *sp, size_t file, struct
             open_candidates(sp, file, any->build_id_raw, any->build_id_len, any->debuglink,
                             set) < 0)
                 return NULL;
-        const struct sym_fileid *debug = NULL;
+        const struct file_id *debug = NULL;
         pthread_mutex_lock(&any->lock);
         for (size_t i = 0; i < set->n && !debug; i++) {
                 int v = entry_verdict(any, &set->ids[i]);

@@ -31,8 +31,10 @@ static struct go_binary *cache_insert(struct go_binary *b);
 
 static bool same_file(const struct go_binary *b, const struct stat *st)
 {
-        return b->dev == st->st_dev && b->ino == st->st_ino && b->size == st->st_size &&
-               b->mtime_ns == (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+        struct file_id id;
+
+        fileid_of(st, &id);
+        return fileid_equal(&b->id, &id);
 }
 
 static Elf_Scn *section(Elf *elf, const char *name, GElf_Shdr *ret)
@@ -253,10 +255,7 @@ static int binary_load(int fd, const struct stat *st, struct go_binary **ret)
                 (version_from_buildinfo(elf, b->version, sizeof(b->version)) ||
                  ((section(elf, ".gopclntab", &sh) || section(elf, ".note.go.buildid", &sh)) &&
                   has_symbol(elf, "runtime.buildVersion")));
-        b->dev = st->st_dev;
-        b->ino = st->st_ino;
-        b->size = st->st_size;
-        b->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+        fileid_of(st, &b->id);
         b->refs = 1;
         b->is_go = is_go;
         if (!is_go) { /* cached too, so that a listing asks once per binary */

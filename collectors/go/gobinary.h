@@ -1,6 +1,8 @@
 /* One Go executable as the collector knows it: identity, version, runtime layout. */
 #pragma once
 
+#include "memprof/fileid.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -10,10 +12,7 @@
 
 struct go_binary {
         /* identity: the file, as fstat of the opened executable gives it */
-        dev_t dev;
-        ino_t ino;
-        off_t size;
-        int64_t mtime_ns;
+        struct file_id id;
 
         bool is_go;          /* false: cached only to say so quickly */
         char version[48];    /* from .go.buildinfo; "" if it is not inline there */

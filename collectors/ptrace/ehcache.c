@@ -14,6 +14,7 @@
 
 #include "ehcache.h"
 #include "ehframe.h"
+#include "memprof/fileid.h"
 
 #define EH_MAX_LOADS 16
 /* One binary's segment holding its tables; a larger one goes to libunwind instead. */
@@ -28,10 +29,7 @@ struct eh_load {
 };
 
 struct eh_tables {
-        dev_t dev;
-        ino_t ino;
-        off_t size;
-        int64_t mtime_ns;
+        struct file_id id; /* of the file as fstat gave it: the key */
         unsigned refs;
         uint64_t used; /* the tick of its last lookup */
         size_t nloads;
@@ -152,11 +150,11 @@ static void evict(void)
 
 static struct eh_tables *lookup(const struct stat *st)
 {
-        int64_t mtime = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+        struct file_id id;
 
+        fileid_of(st, &id);
         for (struct eh_tables *t = entries; t; t = t->next)
-                if (t->dev == st->st_dev && t->ino == st->st_ino && t->size == st->st_size &&
-                    t->mtime_ns == mtime) {
+                if (fileid_equal(&t->id, &id)) {
                         t->refs++;
                         t->used = ++tick;
                         return t;
@@ -206,10 +204,7 @@ int eh_tables_get(pid_t pid, const struct map_range *m, struct eh_tables **ret,
                 r = tables_read(fd, &st, &t);
                 if (r < 0)
                         goto out;
-                t->dev = st.st_dev;
-                t->ino = st.st_ino;
-                t->size = st.st_size;
-                t->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+                fileid_of(&st, &t->id);
                 pthread_mutex_lock(&lock);
                 have = lookup(&st); /* another collection read it meanwhile */
                 if (have) {
