@@ -11,6 +11,7 @@
 #include "goruntime.h"
 #include "heap_segment.h"
 #include "heap_values.h"
+#include "memprof/clock.h"
 #include "memprofd.h"
 #include "prom.h"
 
@@ -146,19 +147,15 @@ static int collect_one(struct caller *c, const struct node *n, unsigned kinds,
                 collect_shim(&t, p);
         if (kinds & PROFILED_GO)
                 collect_go(&t, p);
-        /* read after the check: shown only if it is still the process checked */
-        if ((!p->shim && !p->go) || !tree_still_running(&t))
+        /* read after the check: shown only if it is still the process checked, and
+         * still one the caller may inspect (no setuid exec meanwhile) */
+        if (!p->shim && !p->go)
                 return -ENOENT;
+        r = access_recheck(c, &t);
+        if (r < 0)
+                return r;
         p->exe = exe_of(t.pid);
         return 0;
-}
-
-static int64_t mono_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 int gen_metrics(struct memprofd *d, struct caller *c, const struct target *unused, char **ret_buf,
@@ -169,7 +166,7 @@ int gen_metrics(struct memprofd *d, struct caller *c, const struct target *unuse
         struct prom_process *procs = NULL;
         struct node *nodes = NULL;
         unsigned *kinds = NULL;
-        int64_t begin = mono_ns();
+        int64_t begin = time_now_ns(CLOCK_MONOTONIC);
         size_t n = 0, np = 0;
         int r;
 
@@ -195,7 +192,7 @@ int gen_metrics(struct memprofd *d, struct caller *c, const struct target *unuse
                                 .nkinds = HEALTH_KINDS,
                                 .kinds = kind_names,
                                 .errors = errors,
-                                .duration_s = (double)(mono_ns() - begin) / 1e9};
+                                .duration_s = (double)(time_now_ns(CLOCK_MONOTONIC) - begin) / 1e9};
         r = render_metrics(procs, np, &h, ret_buf, ret_len);
 out:
         if (r < 0)

@@ -10,6 +10,7 @@
 
 #include "goruntime.h"
 #include "heap_segment.h"
+#include "memprof/clock.h"
 #include "memprofd.h"
 
 /*
@@ -49,14 +50,6 @@ static struct {
         struct known *e;
         size_t n;
 } memory = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static int64_t now_ns(clockid_t clock)
-{
-        struct timespec ts;
-
-        clock_gettime(clock, &ts);
-        return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
 
 /* The entry for pid, or NULL.  Called with the lock held. */
 static struct known *find(pid_t pid)
@@ -148,14 +141,15 @@ static void classify_one(struct known *k, int64_t now, uint64_t now_ticks, long 
 int profiled_classify(const struct node *nodes, size_t n, unsigned *ret_kinds)
 {
         long ticks_per_s = sysconf(_SC_CLK_TCK);
-        int64_t now = now_ns(CLOCK_MONOTONIC);
+        int64_t now = time_now_ns(CLOCK_MONOTONIC);
         uint64_t now_ticks;
         struct known *fresh, *old;
 
         if (ticks_per_s <= 0)
                 ticks_per_s = 100;
         /* process start times count clock ticks on CLOCK_BOOTTIME */
-        now_ticks = tree_start_bits((uint64_t)(now_ns(CLOCK_BOOTTIME) / (NS_PER_S / ticks_per_s)));
+        now_ticks = tree_start_bits(
+                (uint64_t)(time_now_ns(CLOCK_BOOTTIME) / (NS_PER_S / ticks_per_s)));
         fresh = malloc((n ? n : 1) * sizeof(*fresh));
         if (!fresh)
                 return -ENOMEM;
@@ -193,7 +187,7 @@ void profiled_shim_gone(pid_t pid, uint64_t start)
         k = find(pid);
         if (k && k->start == start) {
                 k->kinds &= ~PROFILED_SHIM;
-                k->shim_checked_ns = now_ns(CLOCK_MONOTONIC);
+                k->shim_checked_ns = time_now_ns(CLOCK_MONOTONIC);
         }
         pthread_mutex_unlock(&memory.lock);
 }

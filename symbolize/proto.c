@@ -1,5 +1,6 @@
 /* The symbolizer protocol: message framing, fd passing, and the bounded readers of
  * requests (the helper's) and replies (the daemon's). */
+#include "memprof/clock.h"
 #include "proto.h"
 
 #include <errno.h>
@@ -11,9 +12,7 @@
 #include <unistd.h>
 
 int64_t proto_now_ns(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+        return time_now_ns(CLOCK_MONOTONIC);
 }
 
 void proto_buf_init(struct proto_buf *b, size_t max) {
