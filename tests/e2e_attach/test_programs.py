@@ -19,7 +19,7 @@ ATTACHES = 20
 PYTHON = "/usr/bin/python3"
 
 SQL = """create table t(a integer primary key, b text);
-with recursive c(x) as (select 1 union all select x + 1 from c where x < 150000)
+with recursive c(x) as (select 1 union all select x + 1 from c where x < 600000)
 insert into t select x, printf('%08d-%s', x, substr('abcdefghij', 1 + x % 10)) from c;
 select count(*), sum(length(b)), max(b) from t;
 create index tb on t(b);
