@@ -383,7 +383,9 @@ static int collect_threads(struct caller *c, const struct target *t,
                            struct thread_snapshot **ret)
 {
         struct verify_ctx v = {.c = c, .t = t};
-        struct threads_opts o = {.verify = verify_target, .userdata = &v};
+        /* a job thread: it ends if it is left tracing anything (fs/jobs.c) */
+        struct threads_opts o = {.verify = verify_target, .userdata = &v,
+                                 .caller_is_tracer = true};
         int r;
 
         /* a reader waits for our answer and cannot stop: never try (its own process's

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "memprofd.h"
+#include "threads.h"
 
 /*
  * A generator reads the target's /proc files and memory and may ptrace it, and the
@@ -139,9 +140,9 @@ static int check_after(struct job *j)
         return r;
 }
 
-static void *job_main(void *arg)
+/* Runs one job and hands its result to the worker waiting for it (or frees it). */
+static void job_execute(struct job *j)
 {
-        struct job *j = arg;
         char *buf = NULL;
         size_t len = 0;
         int r;
@@ -166,6 +167,77 @@ static void *job_main(void *arg)
         j = job_unref_locked(j);
         pthread_mutex_unlock(&jobs_lock);
         job_free(j); /* only when the worker gave up on it */
+}
+
+/*
+ * Job threads wait for the next job once done, a few of them, for a while: a new
+ * thread waits for a CPU until the scheduler's next tick when the target keeps every
+ * CPU busy (milliseconds), where a woken one usually runs at once.  A thread that is
+ * still the tracer of a thread it could not stop ends instead: only that lets it go.
+ */
+#define JOBS_IDLE_MAX 4
+#define JOBS_IDLE_S 30
+
+struct idler {
+        pthread_cond_t wake;
+        struct job *job; /* given by job_run */
+        struct idler *next;
+};
+
+static struct idler *idlers; /* waiting for a job, under jobs_lock */
+static unsigned nidle;
+
+/* The next job for this thread, or NULL when it should end. */
+static struct job *job_wait(void)
+{
+        struct idler me = {.job = NULL};
+        struct timespec until;
+
+        if (threads_still_seized())
+                return NULL;
+        cond_init_monotonic(&me.wake);
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += JOBS_IDLE_S;
+        pthread_mutex_lock(&jobs_lock);
+        if (nidle < JOBS_IDLE_MAX) {
+                me.next = idlers;
+                idlers = &me;
+                nidle++;
+                while (!me.job)
+                        if (pthread_cond_timedwait(&me.wake, &jobs_lock, &until) == ETIMEDOUT)
+                                break;
+                if (!me.job) { /* still listed: nobody took it */
+                        struct idler **p = &idlers;
+
+                        while (*p != &me)
+                                p = &(*p)->next;
+                        *p = me.next;
+                        nidle--;
+                }
+        }
+        pthread_mutex_unlock(&jobs_lock);
+        pthread_cond_destroy(&me.wake);
+        return me.job;
+}
+
+/* Gives j to a waiting job thread; false if none waits.  Called with jobs_lock held. */
+static bool job_hand_over(struct job *j)
+{
+        struct idler *w = idlers;
+
+        if (!w)
+                return false;
+        idlers = w->next;
+        nidle--;
+        w->job = j;
+        pthread_cond_signal(&w->wake);
+        return true;
+}
+
+static void *job_main(void *arg)
+{
+        for (struct job *j = arg; j; j = job_wait())
+                job_execute(j);
         return NULL;
 }
 
@@ -176,6 +248,7 @@ int job_run(struct memprofd *d, const char *what, generate_fn fn, const struct c
         pthread_attr_t attr;
         pthread_t th;
         struct job *j;
+        bool handed;
         int r;
 
         pthread_once(&jobs_once, jobs_init);
@@ -194,10 +267,15 @@ int job_run(struct memprofd *d, const char *what, generate_fn fn, const struct c
                 return -ENOMEM;
         }
         *j = (struct job){.refs = 2, .d = d, .fn = fn, .c = *c, .t = *t};
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        r = -pthread_create(&th, &attr, job_main, j);
-        pthread_attr_destroy(&attr);
+        pthread_mutex_lock(&jobs_lock);
+        handed = job_hand_over(j);
+        pthread_mutex_unlock(&jobs_lock);
+        if (!handed) {
+                pthread_attr_init(&attr);
+                pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+                r = -pthread_create(&th, &attr, job_main, j);
+                pthread_attr_destroy(&attr);
+        }
         if (r < 0) {
                 pthread_mutex_lock(&jobs_lock);
                 nrunning--;

@@ -446,6 +446,14 @@ void stop_set_running_resumed(struct stop_set *set)
         set->quick_wake = -1;
 }
 
+/* Set on a thread that, as a tracer, could not let go of every thread it seized. */
+static __thread bool left_seized;
+
+bool stop_set_left_seized(void)
+{
+        return left_seized;
+}
+
 uint64_t stop_set_detach_all(struct stop_set *set)
 {
         uint64_t longest = 0;
@@ -469,6 +477,8 @@ uint64_t stop_set_detach_all(struct stop_set *set)
                                 t->error = -ESRCH;
                         }
                 }
+        for (size_t i = 0; i < set->n; i++)
+                left_seized |= set->threads[i].seized;
         return longest;
 }
 

@@ -36,6 +36,9 @@ void stop_set_timer_disarm(timer_t timer);
 /* Detaches every stopped thread (a group-stopped one stays stopped); returns the longest
  * time any thread spent stopped, in ns. */
 uint64_t stop_set_detach_all(struct stop_set *set);
+/* Whether the calling thread was left the tracer of a thread that never reached its
+ * stop: only its exit lets that thread go. */
+bool stop_set_left_seized(void);
 /* Resumes one stopped thread (a no-op for one that is not stopped). */
 void stop_set_detach(struct thread_capture *t);
 /* Says the threads that were running are resumed: idle CPUs may sleep again. */

@@ -108,6 +108,11 @@ static int pick_live_tid(pid_t pid, pid_t *ret)
         return 0;
 }
 
+bool threads_still_seized(void)
+{
+        return stop_set_left_seized();
+}
+
 /* The stopped phase, run by a thread of its own (see threads_collect). */
 struct tracer {
         pid_t pid;
@@ -157,6 +162,10 @@ static int run_tracer(struct tracer *tr)
         pthread_t th;
         int r;
 
+        if (tr->o->caller_is_tracer) {
+                tracer_main(tr);
+                return tr->r;
+        }
         r = pthread_create(&th, NULL, tracer_main, tr);
         if (r != 0)
                 return -r;

@@ -1,6 +1,7 @@
 /* Stacks of every thread of a process: ptrace-seize, copy, resume, unwind. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -40,15 +41,27 @@ struct threads_opts {
          * negative return ends the collection with that error, nothing copied. */
         int (*verify)(pid_t pid, void *userdata);
         void *userdata;
+        /* The calling thread makes the ptrace requests itself instead of a thread made
+         * for them: one thread creation and two wake-ups fewer, each of which can wait
+         * for a CPU the target keeps busy.  For a caller that ends its thread whenever
+         * threads_still_seized() says so afterwards. */
+        bool caller_is_tracer;
 };
 
 /*
  * Stops every thread (except skip_tid), copies registers and stacks, resumes, unwinds.
  * The ptrace requests are made by a thread of its own that exits before this returns,
- * so a thread that could not be stopped in time is released by the kernel.  Bounded:
- * returns within the stop timeout plus the unwinding.
+ * so a thread that could not be stopped in time is released by the kernel (unless
+ * caller_is_tracer: see threads_still_seized).  Bounded: returns within the stop
+ * timeout plus the unwinding.
  * -ENOENT: process gone; -EBUSY: already traced by someone else; -EPERM: not allowed;
  * or verify's error.  o may be NULL for the defaults.
  */
 int threads_collect(pid_t pid, const struct threads_opts *o, struct thread_snapshot **ret);
 void thread_snapshot_free(struct thread_snapshot *s);
+
+/* Whether the calling thread, as the tracer of a collection (caller_is_tracer), still
+ * has a thread seized that never reached its stop (a vfork parent, say).  The kernel
+ * lets such a thread go only when its tracer exits, so the calling thread must end
+ * rather than serve anything else. */
+bool threads_still_seized(void);
