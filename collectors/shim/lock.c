@@ -6,8 +6,8 @@
 
 uint32_t mp_lock MP_HIDDEN;
 
-/* Neither errno nor our own interposed syscall(): the lock must leave the program's
- * errno alone, and a futex wait returns EAGAIN as often as not. */
+/* Not glibc's syscall(), which sets errno: the lock must leave the program's errno
+ * alone, and a futex wait returns EAGAIN as often as not. */
 static void futex(uint32_t *addr, int op, uint32_t val)
 {
         register long r10 __asm__("r10") = 0;

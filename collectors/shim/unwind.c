@@ -137,7 +137,7 @@ static uint64_t stack_top(uint64_t sp)
  * a clobbered frame register could read.  So each thread checks, with mincore, the
  * part below the lowest stack pointer it has checked before: a few system calls in a
  * thread's life on its own stack; on another stack the check fails or is repeated, and
- * libunwind, which validates every address, walks instead.
+ * the careful walk (careful.c), which checks every page it reads, walks instead.
  */
 #define CHECK_PAGES 256 /* one mincore call: 1 MiB */
 #define CHECK_MAX (UINT64_C(64) << 20)
@@ -164,6 +164,21 @@ static bool stack_mapped(uint64_t sp, uint64_t hi)
         }
         checked_lo = lo;
         return true;
+}
+
+bool mp_stack_own(uint64_t sp, uint64_t *ret_hi)
+{
+        uint64_t hi = stack_top(sp);
+
+        if (!hi || !stack_mapped(sp, hi))
+                return false;
+        *ret_hi = hi;
+        return true;
+}
+
+uint64_t mp_unwind_rule(uint64_t pc)
+{
+        return rule_for(pc);
 }
 
 /*
@@ -505,6 +520,19 @@ int mp_unwind(uint64_t *pcs, int max, uint64_t skip_lo, uint64_t skip_hi, bool c
 
 void mp_unwind_forget(void)
 {
+}
+
+uint64_t mp_unwind_rule(uint64_t pc)
+{
+        (void)pc;
+        return R_UNSUPPORTED;
+}
+
+bool mp_stack_own(uint64_t sp, uint64_t *ret_hi)
+{
+        (void)sp;
+        (void)ret_hi;
+        return false;
 }
 
 void mp_unwind_thread_end(void)

@@ -1,9 +1,10 @@
-/* The shim's unwinder against libunwind's unw_backtrace, frame for frame, from stacks of
- * many shapes: deep and varied call chains, frames that address their CFA through RBP
- * (alloca), huge frames, recursion, threads, stacks that share their innermost frames,
- * a swapcontext stack, and a signal handler and frames whose rules would have it read
- * below the stack pointer (which it must hand back to libunwind).  Built twice, with
- * and without frame pointers. */
+/* The shim's unwinders against libunwind's unw_backtrace, frame for frame, from stacks
+ * of many shapes: deep and varied call chains, frames that address their CFA through
+ * RBP (alloca), huge frames, recursion, threads, stacks that share their innermost
+ * frames, a swapcontext stack, and a signal handler and frames whose rules would have
+ * it read below the stack pointer (which the fast walk hands to the careful one).  The
+ * careful walk is compared on every one of them.  Built twice, with and without frame
+ * pointers. */
 #define UNW_LOCAL_ONLY
 #include <alloca.h>
 #include <libunwind.h>
@@ -30,30 +31,45 @@ static volatile int checks, fallbacks; /* the signal handler counts too */
                 }                                                                          \
         } while (0)
 
-/* Both unwinders from the same frame.  Entry 0 is each call's own return address; from
- * entry 1 on, the frames must be the same.  Returns mp_unwind's count (-1: libunwind's
- * turn). */
-__attribute__((noinline)) static int compare(void)
+/* Frames against libunwind's: entry 0 is each call's own return address; from entry 1
+ * on they must be the same, all of them (upto < 0) or the first upto. */
+static void check_same(const char *who, const uint64_t *mine, int n, void *const *ref, int nref,
+                       int upto)
 {
-        void *ref[MAX];
-        uint64_t mine[MAX];
-        int nref = unw_backtrace(ref, MAX);
-        /* every other walk as at sparse rates, prefetching the last walk's rules */
-        int n = mp_unwind(mine, MAX, 0, 0, checks & 1);
+        bool ok = upto < 0 ? n == nref : n >= upto && nref >= upto;
 
-        if (n < 0) {
-                fallbacks++;
-                return n;
-        }
-        if (n != nref) {
-                fprintf(stderr, "mp_unwind %d frames, unw_backtrace %d\n", n, nref);
+        for (int i = 1; ok && i < (upto < 0 ? n : upto); i++)
+                ok = mine[i] == (uint64_t)(uintptr_t)ref[i];
+        if (!ok) {
+                fprintf(stderr, "%s %d frames, unw_backtrace %d\n", who, n, nref);
                 for (int i = 0; i < (n > nref ? n : nref); i++)
                         fprintf(stderr, "  #%d %#lx %p\n", i, i < n ? (unsigned long)mine[i] : 0ul,
                                 i < nref ? ref[i] : NULL);
         }
-        CHECK(n == nref);
-        for (int i = 1; i < n; i++)
-                CHECK(mine[i] == (uint64_t)(uintptr_t)ref[i]);
+        CHECK(ok);
+}
+
+static volatile int careful_checks; /* the careful walk's comparisons */
+static int careful_upto = -1;       /* how many of its frames must match (-1: all) */
+
+/* The unwinders from the same frame: the fast one where it walks (returning its count,
+ * -1 when it leaves the stack to the careful one), the careful one always. */
+__attribute__((noinline)) static int compare(void)
+{
+        void *ref[MAX];
+        uint64_t mine[MAX], careful[MAX];
+        int nref = unw_backtrace(ref, MAX);
+        /* every other walk as at sparse rates, prefetching the last walk's rules */
+        int n = mp_unwind(mine, MAX, 0, 0, checks & 1);
+        int nc = mp_unwind_careful(careful, MAX, 0, 0);
+
+        check_same("mp_unwind_careful", careful, nc, ref, nref, careful_upto);
+        careful_checks++;
+        if (n < 0) {
+                fallbacks++;
+                return n;
+        }
+        check_same("mp_unwind", mine, n, ref, nref, -1);
         checks++;
         return n;
 }
@@ -248,24 +264,42 @@ int main(void)
         CHECK(pthread_join(t, NULL) == 0);
         CHECK(fallbacks == before);
 
-        /* a signal frame is libunwind's job */
+        /* a signal frame is the careful walk's job, which steps through it as
+         * libunwind does */
         before = fallbacks;
         signal(SIGUSR1, handler);
         raise(SIGUSR1);
         CHECK(handler_result == -1 && fallbacks == before + 1);
+        /* and on a stack of its own (sigaltstack): the interrupted frames are on the
+         * thread's stack, the handler's elsewhere */
+        stack_t alt = {.ss_size = 256 << 10};
+        struct sigaction sa = {.sa_handler = handler, .sa_flags = SA_ONSTACK};
+        alt.ss_sp = mmap(NULL, alt.ss_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                         -1, 0);
+        CHECK(alt.ss_sp != MAP_FAILED && sigaltstack(&alt, NULL) == 0);
+        sigemptyset(&sa.sa_mask);
+        CHECK(sigaction(SIGUSR2, &sa, NULL) == 0);
+        before = careful_checks;
+        raise(SIGUSR2);
+        CHECK(handler_result == -1 && careful_checks == before + 1);
 
-        /* rules that would read below the stack pointer are libunwind's too */
+        /* rules that would read below the stack pointer are the careful walk's too: it
+         * must agree up to the frame whose rule is wrong (into unwind_probe, into the
+         * frame with the wrong rule), and beyond it may only end early, never fault */
         before = fallbacks;
+        careful_upto = 3;
         rbp_below_sp();
         CHECK(probe_result == -1 && fallbacks == before + 1);
         ra_below_sp();
         CHECK(probe_result == -1 && fallbacks == before + 2);
+        careful_upto = -1;
 
         /* forgetting the cache changes nothing but the cost */
         mp_unwind_forget();
         shapes();
         CHECK(fallbacks == before + 2);
         printf("ok: %d stacks compared, %u of 400 replayed from the memo; on the swapcontext "
-               "stack %d of 50 left to libunwind\n", checks, replays, foreign);
+               "stack %d of 50 left to the careful walk; %d careful walks compared\n",
+               checks, replays, foreign, careful_checks);
         return 0;
 }
