@@ -2,8 +2,10 @@
 """Deep stacks (issue 15): warm `cat threads.txt` against `eu-stack -p` on
 bench/threads/deepstack.c (13 threads: two blocked 41 calls deep, two spinning, eight
 asleep, main), built -O2 -g without frame pointers.  One read first (the cold one, which
-reads the binaries' unwind tables), then RUNS rounds of both tools, interleaved and 1.1 s
-apart (past memprofd's snapshot reuse).  Prints the medians and their ratio.
+reads the binaries' unwind tables), then RUNS rounds of the tools, interleaved and 1.1 s
+apart (past memprofd's snapshot reuse).  eu-stack runs twice a round: as is (function
+names only) and with -i -s, which prints what threads.txt shows (inline frames, file and
+line).  Prints the medians and the ratios.
 
 usage: bench/threads/bench_deep.py [--build DIR] [--runs N]
 """
@@ -62,10 +64,12 @@ def main():
         path = os.path.join(mnt, str(target.pid), "threads.txt")
         cold, text = timed(["cat", path], env)
         frames = text.count(b"\n#")
-        mem, eu = [], []
+        mem, eu, eu_full = [], [], []
         for run in range(args.runs):
             for name, cmd, out in (("memprof", ["cat", path], mem),
-                                   ("eu-stack", ["eu-stack", "-p", str(target.pid)], eu)):
+                                   ("eu-stack", ["eu-stack", "-p", str(target.pid)], eu),
+                                   ("eu-stack -i -s",
+                                    ["eu-stack", "-i", "-s", "-p", str(target.pid)], eu_full)):
                 time.sleep(1.1)
                 out.append(timed(cmd, env)[0])
             print("run %d/%d done" % (run + 1, args.runs), file=sys.stderr)
@@ -78,14 +82,15 @@ def main():
         if is_mounted(mnt):
             subprocess.call(["fusermount3", "-u", "-z", mnt])
         shutil.rmtree(tmp, ignore_errors=True)
-    m, e = statistics.median(mem), statistics.median(eu)
+    m, e, f = statistics.median(mem), statistics.median(eu), statistics.median(eu_full)
     print("machine: %s" % machine())
     print("threads.txt lines with a frame: %d; cold read %.2f ms" % (frames, cold))
     print("| tool | median (ms) | min | max |")
     print("|---|---:|---:|---:|")
     print("| cat /memprof/PID/threads.txt (warm) | %.2f | %.2f | %.2f |" % (m, min(mem), max(mem)))
     print("| eu-stack -p PID | %.2f | %.2f | %.2f |" % (e, min(eu), max(eu)))
-    print("ratio memprof/eu-stack: %.2f" % (m / e))
+    print("| eu-stack -i -s -p PID | %.2f | %.2f | %.2f |" % (f, min(eu_full), max(eu_full)))
+    print("ratio memprof/eu-stack: %.2f; memprof/eu-stack -i -s: %.2f" % (m / e, m / f))
 
 
 if __name__ == "__main__":
