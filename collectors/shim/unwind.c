@@ -118,7 +118,7 @@ extern void *__libc_stack_end;
  * stack goes at least to the end of the page holding __libc_stack_end.  0: neither
  * (a thread made with a bare clone, or one on an alternate signal stack far away).
  */
-static uint64_t stack_top(uint64_t sp)
+static inline __attribute__((always_inline)) uint64_t stack_top(uint64_t sp)
 {
         uint64_t self = (uint64_t)(uintptr_t)pthread_self();
         uint64_t main_top = ((uint64_t)(uintptr_t)__libc_stack_end | 4095) + 1;
@@ -144,7 +144,7 @@ static uint64_t stack_top(uint64_t sp)
 
 static __thread uint64_t checked_lo; /* [checked_lo, its top) is mapped; 0: not yet */
 
-static bool stack_mapped(uint64_t sp, uint64_t hi)
+static inline __attribute__((always_inline)) bool stack_mapped(uint64_t sp, uint64_t hi)
 {
         uint64_t lo = sp & ~UINT64_C(4095);
         uint64_t end = checked_lo ? checked_lo : (hi + 4095) & ~UINT64_C(4095);
