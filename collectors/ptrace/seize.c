@@ -408,25 +408,27 @@ int stop_set_stop_all(pid_t pid, pid_t skip_tid, int64_t deadline_ns,
 }
 
 /* A stopped thread the detach did not reach was killed meanwhile (SIGKILL ends a
- * ptrace-stop): it is our zombie now, and must be reaped or the process can never be. */
-static void reap(const struct stop_set *set, struct thread_capture *t)
+ * ptrace-stop): it is our zombie now, and must be reaped or the process can never be.
+ * False if it is still on its way out at the deadline: only our thread's exit lets go
+ * of it then, as of a stuck one. */
+static bool reap(const struct stop_set *set, struct thread_capture *t)
 {
         for (;;) {
                 int status;
                 pid_t r = wait_tid(t->tid, &status, set->deadline_ns);
 
                 if (r == 0)
-                        return; /* still exiting: left to the kernel, as a stuck one */
+                        return false;
                 if (r < 0) {
                         if (errno == EINTR)
                                 continue;
-                        return;
+                        return true; /* not ours to reap (any more) */
                 }
                 if (WIFEXITED(status) || WIFSIGNALED(status))
-                        return;
+                        return true;
                 /* stopped again on its way out (PTRACE_EVENT_EXIT): now the detach works */
                 if (WIFSTOPPED(status) && ptrace(PTRACE_DETACH, t->tid, NULL, NULL) == 0)
-                        return;
+                        return true;
         }
 }
 
@@ -472,7 +474,7 @@ uint64_t stop_set_detach_all(struct stop_set *set)
                         struct thread_capture *t = &set->threads[i];
 
                         if (t->seized && !t->stuck && (t->tid == set->pid) == leader) {
-                                reap(set, t);
+                                left_seized |= !reap(set, t);
                                 t->seized = false;
                                 t->error = -ESRCH;
                         }
