@@ -65,6 +65,28 @@ static int64_t read_sleb(struct reader *r)
         return (int64_t)v;
 }
 
+/* An unsigned operand that is a signed quantity (an offset); one beyond int64_t makes
+ * the program unreadable rather than wrap into a small negative offset. */
+static int64_t read_uleb_offset(struct reader *r)
+{
+        uint64_t v = read_uleb(r);
+
+        if (v > INT64_MAX)
+                r->bad = true;
+        return r->bad ? 0 : (int64_t)v;
+}
+
+/* A factored offset: operand times the CIE's data alignment, refused when the product
+ * does not fit (the file chooses both). */
+static int64_t factor(struct reader *r, int64_t v, int64_t data_align)
+{
+        int64_t off;
+
+        if (__builtin_mul_overflow(v, data_align, &off))
+                r->bad = true;
+        return r->bad ? 0 : off;
+}
+
 /* A DW_EH_PE-encoded pointer.  Indirect ones are only skipped (their value unused). */
 static uint64_t read_encoded(struct reader *r, uint8_t enc, uint64_t datarel)
 {
@@ -216,6 +238,7 @@ static bool run_program(struct frame_program *fp, const uint8_t *p, const uint8_
         while (!r.bad && r.p < r.end) {
                 uint8_t op = (uint8_t)read_n(&r, 1);
                 uint64_t reg, delta = 0;
+                int64_t off;
                 bool advance = false;
 
                 switch (op & 0xc0) {
@@ -224,8 +247,8 @@ static bool run_program(struct frame_program *fp, const uint8_t *p, const uint8_
                         advance = true;
                         break;
                 case 0x80:
-                        set_rule(row, op & 0x3f, HOW_OFFSET,
-                                 (int64_t)read_uleb(&r) * c->data_align, c->ra_reg);
+                        off = factor(&r, read_uleb_offset(&r), c->data_align);
+                        set_rule(row, op & 0x3f, HOW_OFFSET, off, c->ra_reg);
                         continue;
                 case 0xc0:
                         restore_rule(row, op & 0x3f, fp->initial, c->ra_reg);
@@ -240,18 +263,20 @@ static bool run_program(struct frame_program *fp, const uint8_t *p, const uint8_
                         case 0x04: delta = read_n(&r, 4); advance = true; break;
                         case 0x05: /* offset_extended */
                                 reg = read_uleb(&r);
-                                set_rule(row, reg, HOW_OFFSET,
-                                         (int64_t)read_uleb(&r) * c->data_align, c->ra_reg);
+                                off = factor(&r, read_uleb_offset(&r), c->data_align);
+                                set_rule(row, reg, HOW_OFFSET, off, c->ra_reg);
                                 break;
                         case 0x11: /* offset_extended_sf */
                                 reg = read_uleb(&r);
-                                set_rule(row, reg, HOW_OFFSET, read_sleb(&r) * c->data_align,
-                                         c->ra_reg);
+                                off = factor(&r, read_sleb(&r), c->data_align);
+                                set_rule(row, reg, HOW_OFFSET, off, c->ra_reg);
                                 break;
                         case 0x2f: /* GNU_negative_offset_extended */
                                 reg = read_uleb(&r);
-                                set_rule(row, reg, HOW_OFFSET,
-                                         -(int64_t)read_uleb(&r) * c->data_align, c->ra_reg);
+                                off = factor(&r, read_uleb_offset(&r), c->data_align);
+                                if (__builtin_sub_overflow(0, off, &off))
+                                        r.bad = true;
+                                set_rule(row, reg, HOW_OFFSET, off, c->ra_reg);
                                 break;
                         case 0x06: /* restore_extended */
                                 restore_rule(row, read_uleb(&r), fp->initial, c->ra_reg);
@@ -284,20 +309,20 @@ static bool run_program(struct frame_program *fp, const uint8_t *p, const uint8_
                                 break;
                         case 0x0c: /* def_cfa */
                                 row->cfa_reg = read_uleb(&r);
-                                row->cfa_off = (int64_t)read_uleb(&r);
+                                row->cfa_off = read_uleb_offset(&r);
                                 break;
                         case 0x12: /* def_cfa_sf */
                                 row->cfa_reg = read_uleb(&r);
-                                row->cfa_off = read_sleb(&r) * c->data_align;
+                                row->cfa_off = factor(&r, read_sleb(&r), c->data_align);
                                 break;
                         case 0x0d: /* def_cfa_register */
                                 row->cfa_reg = read_uleb(&r);
                                 break;
                         case 0x0e: /* def_cfa_offset */
-                                row->cfa_off = (int64_t)read_uleb(&r);
+                                row->cfa_off = read_uleb_offset(&r);
                                 break;
                         case 0x13: /* def_cfa_offset_sf */
-                                row->cfa_off = read_sleb(&r) * c->data_align;
+                                row->cfa_off = factor(&r, read_sleb(&r), c->data_align);
                                 break;
                         case 0x0f: /* def_cfa_expression */
                                 return false;
@@ -325,18 +350,21 @@ static bool run_program(struct frame_program *fp, const uint8_t *p, const uint8_
                                 return false;
                         }
                 }
-                if (advance) {
-                        fp->loc += delta * c->code_align;
-                        if (fp->loc > fp->target)
-                                return true;
-                }
+                /* a location past the address space is past the target too */
+                if (advance && (__builtin_mul_overflow(delta, c->code_align, &delta) ||
+                                __builtin_add_overflow(fp->loc, delta, &fp->loc) ||
+                                fp->loc > fp->target))
+                        return true;
         }
         return !r.bad;
 }
 
 uint64_t eh_rule_find(const uint8_t *hdr, const uint8_t *lo, const uint8_t *hi, uint64_t pc)
 {
-        if (!hdr || hdr < lo || hdr + 4 > hi || hdr[0] != 1 || hdr[3] != 0x3b /* datarel sdata4 */)
+        /* offsets from the tables are compared as integers: a pointer moved outside
+         * [lo, hi) would already be undefined */
+        if (!hdr || hdr < lo || hdr > hi || hi - hdr < 4 || hdr[0] != 1 ||
+            hdr[3] != 0x3b /* datarel sdata4 */)
                 return R_UNSUPPORTED;
 
         /* .eh_frame_hdr: a sorted table of (first address, FDE), both hdr-relative */
@@ -364,10 +392,10 @@ uint64_t eh_rule_find(const uint8_t *hdr, const uint8_t *lo, const uint8_t *hi, 
                 return R_UNSUPPORTED;
 
         /* the FDE and its CIE */
-        const uint8_t *fde = hdr + fde_rel;
-        if (fde < lo || fde + 8 > hi)
+        ptrdiff_t fde_at = (hdr - lo) + (ptrdiff_t)fde_rel;
+        if (fde_at < 0 || hi - lo < 8 || fde_at > (hi - lo) - 8)
                 return R_UNSUPPORTED;
-        struct reader f = { fde, hi, false };
+        struct reader f = { lo + fde_at, hi, false };
         uint64_t len = read_n(&f, 4);
         if (len == 0 || len == 0xffffffff || len > (uint64_t)(hi - f.p))
                 return R_UNSUPPORTED;

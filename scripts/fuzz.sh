@@ -18,6 +18,7 @@ tests/fuzz/fuzz-goreader:tests/fuzz/corpus/goreader
 tests/fuzz/fuzz-proto_reply:tests/fuzz/corpus/proto_reply
 tests/fuzz/fuzz-proto_request:tests/fuzz/corpus/proto_request
 tests/fuzz/fuzz-debugfile:tests/fuzz/corpus/debugfile
+tests/fuzz/fuzz-ehtables:tests/fuzz/corpus/ehtables
 tests/procfs/fuzz-procfs:tests/procfs/corpus
 tests/symbolize/fuzz-maps:tests/symbolize/corpus-maps"
 

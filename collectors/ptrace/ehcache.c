@@ -46,7 +46,7 @@ static struct eh_tables *entries;
 static size_t nentries, nbytes;
 static uint64_t tick;
 
-static void tables_free(struct eh_tables *t)
+void eh_tables_free(struct eh_tables *t)
 {
         if (!t)
                 return;
@@ -74,7 +74,7 @@ static int read_exact(int fd, void *buf, size_t len, uint64_t off)
 
 /* The program headers, the segment that holds .eh_frame_hdr, and that segment's bytes.
  * Everything in the file is untrusted: counts and extents are checked against the file. */
-static int tables_read(int fd, const struct stat *st, struct eh_tables **ret)
+int eh_tables_read(int fd, const struct stat *st, struct eh_tables **ret)
 {
         Elf64_Phdr ph[64];
         Elf64_Ehdr eh;
@@ -125,7 +125,7 @@ static int tables_read(int fd, const struct stat *st, struct eh_tables **ret)
         *ret = t;
         return 0;
 fail:
-        tables_free(t);
+        eh_tables_free(t);
         return r;
 }
 
@@ -144,7 +144,7 @@ static void evict(void)
                 *oldest = t->next;
                 nentries--;
                 nbytes -= t->len;
-                tables_free(t);
+                eh_tables_free(t);
         }
 }
 
@@ -170,8 +170,9 @@ static int bias_of(const struct eh_tables *t, const struct map_range *m, uint64_
                 const struct eh_load *l = &t->loads[i];
                 uint64_t page_off = l->offset & ~UINT64_C(4095);
 
+                /* offset and size are the file's: compared without a sum that wraps */
                 if (l->executable == m->executable && m->offset >= page_off &&
-                    m->offset < l->offset + l->filesz) {
+                    (m->offset < l->offset || m->offset - l->offset < l->filesz)) {
                         *ret = m->start - (l->vaddr - l->offset + m->offset);
                         return 0;
                 }
@@ -201,14 +202,14 @@ int eh_tables_get(pid_t pid, const struct map_range *m, struct eh_tables **ret,
         t = lookup(&st);
         pthread_mutex_unlock(&lock);
         if (!t) {
-                r = tables_read(fd, &st, &t);
+                r = eh_tables_read(fd, &st, &t);
                 if (r < 0)
                         goto out;
                 fileid_of(&st, &t->id);
                 pthread_mutex_lock(&lock);
                 have = lookup(&st); /* another collection read it meanwhile */
                 if (have) {
-                        tables_free(t);
+                        eh_tables_free(t);
                         t = have;
                 } else {
                         t->refs = 1;
@@ -265,7 +266,7 @@ void eh_tables_flush(void)
                 *p = t->next;
                 nentries--;
                 nbytes -= t->len;
-                tables_free(t);
+                eh_tables_free(t);
         }
         pthread_mutex_unlock(&lock);
 }

@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "maps.h"
@@ -25,6 +26,14 @@ void eh_tables_put(struct eh_tables *t);
 
 /* The rule (ehframe.h) for the code at link-time address vaddr. */
 uint64_t eh_tables_rule(const struct eh_tables *t, uint64_t vaddr);
+
+/*
+ * The reading alone, uncached: the tables of the regular file open at fd, whose fstat
+ * is st, for eh_tables_get and for the fuzzer (tests/fuzz/fuzz_ehtables.c), which so
+ * reads a file exactly as the daemon does.  -ENOENT as above; freed by eh_tables_free.
+ */
+int eh_tables_read(int fd, const struct stat *st, struct eh_tables **ret);
+void eh_tables_free(struct eh_tables *t);
 
 /* Forgets every entry no collection holds (for tests: the next get reads the file). */
 void eh_tables_flush(void);
