@@ -11,6 +11,7 @@
 #include "task.h"
 #include "threads.h"
 #include "unwind.h"
+#include "wakeup.h"
 
 /* The stopped phase: keep it to syscalls that copy, nothing that parses or allocates much. */
 /* Copies every stopped thread's registers and stack and resumes it at once.  Threads
@@ -19,8 +20,11 @@
 static void capture_all(const struct map_table *maps, struct stop_set *set)
 {
         size_t budget = CAPTURE_BUDGET;
+        bool boosted = false;
 
         for (int running = 1; running >= 0; running--) {
+                size_t resumed = 0;
+
                 for (size_t i = 0; i < set->n; i++) {
                         struct thread_capture *t = &set->threads[i];
 
@@ -29,11 +33,17 @@ static void capture_all(const struct map_table *maps, struct stop_set *set)
                         if (t->stopped && t->error == 0)
                                 t->error = capture_thread(maps, t, &budget);
                         /* all were stopped together, so the copies are one instant */
+                        resumed += t->stopped;
                         stop_set_detach(t);
                 }
-                if (running)
+                if (running) {
                         stop_set_running_resumed(set);
+                        /* the threads just resumed would take our CPU (wakeup.h) */
+                        if (resumed > 0)
+                                boosted = tracer_boost_begin(set->n);
+                }
         }
+        tracer_boost_end(boosted);
 }
 
 /* The profiler must not change the stacks it shows: a thread inside the shim (its

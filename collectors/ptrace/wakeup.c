@@ -9,6 +9,8 @@
  * and only collections that stop a running thread take it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -36,4 +38,26 @@ void wakeup_release(int fd)
 {
         if (fd >= 0)
                 close(fd);
+}
+
+bool tracer_boost_begin(size_t nthreads)
+{
+        struct sched_param p = {.sched_priority = sched_get_priority_min(SCHED_FIFO)};
+        int policy;
+        struct sched_param now;
+
+        if (nthreads > BOOST_MAX_THREADS)
+                return false;
+        /* only from the ordinary policy, which is what tracer_boost_end restores */
+        if (pthread_getschedparam(pthread_self(), &policy, &now) != 0 || policy != SCHED_OTHER)
+                return false;
+        return pthread_setschedparam(pthread_self(), SCHED_FIFO, &p) == 0;
+}
+
+void tracer_boost_end(bool boosted)
+{
+        struct sched_param p = {.sched_priority = 0};
+
+        if (boosted)
+                (void)pthread_setschedparam(pthread_self(), SCHED_OTHER, &p);
 }

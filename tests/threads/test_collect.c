@@ -1,6 +1,7 @@
 /* threads_collect against the example: every thread with its blocking function, name and
  * state; the target free and running afterwards; stopped stays stopped; traced is -EBUSY. */
 #include <dirent.h>
+#include <sched.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -390,6 +391,28 @@ static void test_skip_tid(void)
         target_stop(&t);
 }
 
+/* The calling thread as the tracer (a job thread's way): the same stacks, nothing left
+ * seized, and the thread back on the ordinary policy after its boost (wakeup.h), even
+ * from a process with a busy thread (mp-busy), which is what takes it. */
+static void test_caller_is_tracer(void)
+{
+        struct threads_opts o = {.caller_is_tracer = true};
+        struct thread_snapshot *s = NULL;
+        struct target t;
+
+        target_start(&t, example, NULL);
+        for (int i = 0; i < 20; i++) {
+                CHECK(threads_collect(t.pid, &o, &s) == 0 && s->nthreads == 6);
+                check_thread(&t, s, "mp-deep", "block_at_bottom", "SR");
+                CHECK(frames_in(&t, find_thread(s, "mp-deep"), "recurse_deep") == 40);
+                thread_snapshot_free(s);
+                CHECK(sched_getscheduler(0) == SCHED_OTHER);
+                CHECK(!threads_still_seized());
+        }
+        CHECK(target_free_running(t.pid, false));
+        target_stop(&t);
+}
+
 int main(int argc, char **argv)
 {
         if (argc < 2) {
@@ -409,6 +432,7 @@ int main(int argc, char **argv)
         test_vfork_times_out();
         test_verify();
         test_skip_tid();
+        test_caller_is_tracer();
         target_kill_all();
         printf("ok\n");
         return 0;
