@@ -18,7 +18,9 @@ void wakeup_release(int fd);
  * were stopped and take its CPU, and on a machine they keep busy it waits for the next
  * tick (milliseconds, with the sleeping threads still stopped).  So for that short copy
  * the calling thread runs SCHED_FIFO at the lowest priority, if the process may and the
- * set is small enough that the copy is short (at most BOOST_MAX_THREADS threads).
+ * set is small enough that the copy is short: at most BOOST_MAX_THREADS threads, each
+ * copy at most CAPTURE_STACK_MAX + CAPTURE_HOP_MAX (20 MiB in all, a few ms at worst;
+ * a stack of the usual depth is a few KiB, tens of microseconds).
  * Returns whether it does; tracer_boost_end() puts the thread back.
  */
 #define BOOST_MAX_THREADS 64
