@@ -9,7 +9,7 @@ build=${MEMPROF_BUILD_DIR:-$src/build}
 
 PACKAGES="build-essential meson ninja-build pkg-config libfuse3-dev fuse3 libunwind-dev
   libprotobuf-c-dev protobuf-c-compiler libdw-dev libelf-dev zlib1g-dev golang-go python3
-  elfutils gdb clang valgrind util-linux libpython3.11-testsuite podman runc
+  elfutils gdb clang valgrind strace util-linux libpython3.11-testsuite podman runc
   ripgrep libiberty-dev rustc sqlite3
   libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 dwz liblzma-dev
   prometheus prometheus-node-exporter curl golang-github-mattn-go-sqlite3-dev libsqlite3-dev"
