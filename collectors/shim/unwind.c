@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "cfi.h"
 #include "gocross.h"
@@ -131,37 +133,56 @@ static inline __attribute__((always_inline)) uint64_t stack_top(uint64_t sp)
 }
 
 /*
- * Whether all of [sp, hi) is mapped.  On the thread's own stack it is, from the stack
+ * Whether all of [sp, hi) can be read.  On the thread's own stack it can, from the stack
  * pointer up; but code running on a stack of its own making (coroutines, swapcontext)
- * may have its stack anywhere below, with unmapped gaps up to hi, where a walk led by
- * a clobbered frame register could read.  So each thread checks, with mincore, the
- * part below the lowest stack pointer it has checked before: a few system calls in a
- * thread's life on its own stack; on another stack the check fails or is repeated, and
- * the careful walk (careful.c), which checks every page it reads, walks instead.
+ * may have its stack anywhere below, with other mappings up to hi: gaps, and pages that
+ * are mapped but not readable (a guard page, a library's PROT_NONE gap), where a walk
+ * led by a clobbered frame register could read.  So each thread checks the part below
+ * the lowest stack pointer it has checked before for that top, one byte of every page
+ * with a process_vm_readv of its own memory, which stops at the first page a load would
+ * fault on (mincore, which this used before, calls a PROT_NONE page mapped).  A few
+ * system calls in a thread's life on its own stack; on another stack the check fails or
+ * is repeated, and the careful walk (careful.c), which checks every page it reads,
+ * walks instead.
  */
-#define CHECK_PAGES 256 /* one mincore call: 1 MiB */
+#define CHECK_PAGES 32 /* pages one process_vm_readv checks: 512 bytes of iovecs */
 #define CHECK_MAX (UINT64_C(64) << 20)
 
-static __thread uint64_t checked_lo; /* [checked_lo, its top) is mapped; 0: not yet */
+/* [checked_lo, checked_hi) is readable; 0: not yet */
+static __thread uint64_t checked_lo, checked_hi;
+
+static bool pages_readable(uint64_t lo, uint64_t end)
+{
+        struct iovec remote[CHECK_PAGES];
+        char bytes[CHECK_PAGES];
+        struct iovec local = {bytes, sizeof(bytes)};
+        pid_t self = getpid();
+
+        for (uint64_t at = lo; at < end;) {
+                unsigned n = 0;
+
+                for (; n < CHECK_PAGES && at < end; n++, at += 4096)
+                        remote[n] = (struct iovec){(void *)(uintptr_t)at, 1};
+                local.iov_len = n;
+                if (process_vm_readv(self, &local, 1, remote, n, 0) != (ssize_t)n)
+                        return false; /* a page that is not ours to read: not our stack */
+        }
+        return true;
+}
 
 static inline __attribute__((always_inline)) bool stack_mapped(uint64_t sp, uint64_t hi)
 {
         uint64_t lo = sp & ~UINT64_C(4095);
-        uint64_t end = checked_lo ? checked_lo : (hi + 4095) & ~UINT64_C(4095);
-        unsigned char vec[CHECK_PAGES];
+        uint64_t top = (hi + 4095) & ~UINT64_C(4095);
+        bool known = checked_lo && checked_hi == top;
+        uint64_t end = known ? checked_lo : top;
 
-        if (checked_lo && lo >= checked_lo && sp < hi)
+        if (known && lo >= checked_lo && sp < hi)
                 return true;
-        if (lo >= end || end - lo > CHECK_MAX)
+        if (lo >= end || end - lo > CHECK_MAX || !pages_readable(lo, end))
                 return false;
-        for (uint64_t at = lo; at < end; at += (uint64_t)CHECK_PAGES * 4096) {
-                uint64_t len = end - at < (uint64_t)CHECK_PAGES * 4096 ?
-                                       end - at :
-                                       (uint64_t)CHECK_PAGES * 4096;
-
-                if (mincore((void *)(uintptr_t)at, len, vec) != 0)
-                        return false; /* a gap: not our stack after all */
-        }
+        if (!known)
+                checked_hi = top;
         checked_lo = lo;
         return true;
 }

@@ -173,6 +173,86 @@ static void foreign_stack(void)
         munmap(stack, size);
 }
 
+/*
+ * A stack of the program's making just below the thread's own, with an inaccessible
+ * page between them (a guard page): mapped, so mincore calls it mapped, but a read
+ * there faults.  A frame whose rule finds its CFA through RBP, and RBP pointing into that
+ * page, must not make either walk read it.  (libunwind would read it: no reference
+ * here, only no fault, and the careful walk's frames up to that frame.)
+ */
+#define GUARDED_CO (256u << 10)
+#define GUARDED_THREAD (1u << 20)
+
+static char *guard_page;
+static volatile int guarded_fast, guarded_careful;
+static ucontext_t guarded_main_ctx, guarded_co_ctx;
+
+__attribute__((noinline, used)) void guard_probe(void)
+{
+        uint64_t pcs[MAX];
+
+        guarded_fast = mp_unwind(pcs, MAX, 0, 0, false);
+        guarded_careful = mp_unwind_careful(pcs, MAX, 0, 0);
+}
+
+void rbp_in_guard(void);
+__asm__(".text\n"
+        ".globl rbp_in_guard\n"
+        ".type rbp_in_guard, @function\n"
+        "rbp_in_guard:\n"
+        ".cfi_startproc\n"
+        "push %rbp\n"
+        ".cfi_def_cfa_offset 16\n"
+        ".cfi_offset %rbp, -16\n"
+        "mov guard_page(%rip), %rbp\n"
+        "add $64, %rbp\n"
+        ".cfi_def_cfa %rbp, 16\n" /* claims its CFA inside the guard page */
+        "call guard_probe\n"
+        "pop %rbp\n"
+        ".cfi_def_cfa %rsp, 8\n"
+        "ret\n"
+        ".cfi_endproc\n"
+        ".size rbp_in_guard, . - rbp_in_guard\n");
+
+static void guarded_coroutine(void)
+{
+        rbp_in_guard();
+}
+
+static void *guarded_thread(void *arg)
+{
+        char *co = arg;
+
+        CHECK(getcontext(&guarded_co_ctx) == 0);
+        guarded_co_ctx.uc_stack.ss_sp = co;
+        guarded_co_ctx.uc_stack.ss_size = GUARDED_CO;
+        guarded_co_ctx.uc_link = &guarded_main_ctx;
+        makecontext(&guarded_co_ctx, guarded_coroutine, 0);
+        CHECK(swapcontext(&guarded_main_ctx, &guarded_co_ctx) == 0);
+        return NULL;
+}
+
+static void guarded_neighbour(void)
+{
+        size_t size = GUARDED_CO + 4096 + GUARDED_THREAD;
+        char *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+                          0);
+        pthread_attr_t attr;
+        pthread_t t;
+
+        CHECK(base != MAP_FAILED);
+        guard_page = base + GUARDED_CO;
+        CHECK(mprotect(guard_page, 4096, PROT_NONE) == 0);
+        CHECK(pthread_attr_init(&attr) == 0);
+        CHECK(pthread_attr_setstack(&attr, guard_page + 4096, GUARDED_THREAD) == 0);
+        CHECK(pthread_create(&t, &attr, guarded_thread, base) == 0);
+        CHECK(pthread_join(t, NULL) == 0);
+        pthread_attr_destroy(&attr);
+        munmap(base, size);
+        /* the careful walk stops at the lying frame: guard_probe's caller is found */
+        CHECK(guarded_careful >= 2);
+}
+
 static void *thread_main(void *arg)
 {
         (void)arg;
@@ -258,6 +338,7 @@ int main(void)
         before = fallbacks;
         foreign_stack(); /* walked as libunwind walks it, or left to it: both right */
         foreign = fallbacks - before;
+        guarded_neighbour(); /* not a fault */
 
         before = fallbacks;
         CHECK(pthread_create(&t, NULL, thread_main, NULL) == 0);
