@@ -112,6 +112,17 @@ int profile_set_default_sample_type(struct profile *p, const char *type)
         return -EINVAL;
 }
 
+int profile_set_count_type(struct profile *p, const char *type)
+{
+        int r = profile_add_sample_type(p, type, "count");
+
+        if (r == 0)
+                r = profile_set_period(p, type, "count", 1);
+        if (r == 0)
+                r = profile_set_default_sample_type(p, type);
+        return r;
+}
+
 void profile_set_time(struct profile *p, int64_t time_nanos, int64_t duration_nanos)
 {
         if (!p)

@@ -31,6 +31,9 @@ void profile_free(struct profile *p);
 int profile_add_sample_type(struct profile *p, const char *type, const char *unit);
 int profile_set_period(struct profile *p, const char *type, const char *unit, int64_t period);
 int profile_set_default_sample_type(struct profile *p, const char *type);
+/* The header of a profile that counts things (threads, goroutines): one sample type
+ * TYPE/count, the period 1 TYPE/count, and that type the default. */
+int profile_set_count_type(struct profile *p, const char *type);
 void profile_set_time(struct profile *p, int64_t time_nanos, int64_t duration_nanos);
 int profile_add_comment(struct profile *p, const char *comment);
 

@@ -90,11 +90,7 @@ static int add_header(struct profile *p, const struct view *v)
         char comment[320];
         int r;
 
-        r = profile_add_sample_type(p, "goroutine", "count");
-        if (r == 0)
-                r = profile_set_period(p, "goroutine", "count", 1);
-        if (r == 0)
-                r = profile_set_default_sample_type(p, "goroutine");
+        r = profile_set_count_type(p, "goroutine");
         if (r < 0)
                 return r;
         profile_set_time(p, v->gs->time_ns, (int64_t)v->gs->stopped_ns);

@@ -68,11 +68,7 @@ static int add_header(struct profile *p, const struct thread_snapshot *ts)
         char comment[128];
         int r;
 
-        r = profile_add_sample_type(p, "threads", "count");
-        if (r == 0)
-                r = profile_set_period(p, "threads", "count", 1);
-        if (r == 0)
-                r = profile_set_default_sample_type(p, "threads");
+        r = profile_set_count_type(p, "threads");
         if (r < 0)
                 return r;
         profile_set_time(p, ts->time_ns, (int64_t)ts->stopped_ns);
