@@ -4,9 +4,7 @@
  * early and never faults. */
 #include <stddef.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <ucontext.h>
-#include <unistd.h>
 
 #include "ehframe.h"
 #include "gocross.h"
@@ -19,7 +17,7 @@
 
 /*
  * Where the walk may read: the calling thread's own stack above the first stack
- * pointer (checked mapped once, as the fast walk checks it), and pages found readable
+ * pointer (checked readable once, as the fast walk checks it), and pages found readable
  * by a one-byte process_vm_readv of this very process, which fails with EFAULT where a
  * load would fault (unmapped, PROT_NONE).  A page another thread unmaps meanwhile is
  * the one risk left, as it is for any unwinder; the stacks walked here are in use.
@@ -28,18 +26,14 @@ struct reader {
         uint64_t lo, hi; /* the thread's stack, or empty */
         uint64_t pages[CHECKED_PAGES];
         unsigned npages;
-        pid_t pid;
 };
 
 static bool page_readable(struct reader *r, uint64_t page)
 {
-        char byte;
-        struct iovec local = {&byte, 1}, remote = {(void *)(uintptr_t)page, 1};
-
         for (unsigned i = 0; i < CHECKED_PAGES && i < r->npages; i++)
                 if (r->pages[i] == page)
                         return true;
-        if (process_vm_readv(r->pid, &local, 1, &remote, 1, 0) != 1)
+        if (page > UINT64_MAX - PAGE || !mp_pages_readable(page, page + PAGE))
                 return false;
         r->pages[r->npages++ % CHECKED_PAGES] = page;
         return true;
@@ -148,7 +142,7 @@ static bool step_frame_pointer(struct reader *r, struct frame *f)
 __attribute__((noinline)) int mp_unwind_careful(uint64_t *pcs, int max, uint64_t skip_lo,
                                                 uint64_t skip_hi)
 {
-        struct reader r = {.pid = getpid()};
+        struct reader r = {0};
         struct frame f;
         int n = 0;
 

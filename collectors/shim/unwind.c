@@ -151,7 +151,7 @@ static inline __attribute__((always_inline)) uint64_t stack_top(uint64_t sp)
 /* [checked_lo, checked_hi) is readable; 0: not yet */
 static __thread uint64_t checked_lo, checked_hi;
 
-static bool pages_readable(uint64_t lo, uint64_t end)
+bool mp_pages_readable(uint64_t lo, uint64_t end)
 {
         struct iovec remote[CHECK_PAGES];
         char bytes[CHECK_PAGES];
@@ -179,7 +179,7 @@ static inline __attribute__((always_inline)) bool stack_mapped(uint64_t sp, uint
 
         if (known && lo >= checked_lo && sp < hi)
                 return true;
-        if (lo >= end || end - lo > CHECK_MAX || !pages_readable(lo, end))
+        if (lo >= end || end - lo > CHECK_MAX || !mp_pages_readable(lo, end))
                 return false;
         if (!known)
                 checked_hi = top;
@@ -553,6 +553,13 @@ bool mp_stack_own(uint64_t sp, uint64_t *ret_hi)
 {
         (void)sp;
         (void)ret_hi;
+        return false;
+}
+
+bool mp_pages_readable(uint64_t lo, uint64_t end)
+{
+        (void)lo;
+        (void)end;
         return false;
 }
 

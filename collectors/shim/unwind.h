@@ -34,6 +34,9 @@ __attribute__((visibility("hidden"))) int mp_unwind_careful(uint64_t *pcs, int m
  * and whether sp is on the calling thread's own stack, mapped from sp to *ret_hi. */
 __attribute__((visibility("hidden"))) uint64_t mp_unwind_rule(uint64_t pc);
 __attribute__((visibility("hidden"))) bool mp_stack_own(uint64_t sp, uint64_t *ret_hi);
+/* Whether every page from page-aligned lo to end can be read: one byte of each, read
+ * with process_vm_readv of this process, which fails where a load would fault. */
+__attribute__((visibility("hidden"))) bool mp_pages_readable(uint64_t lo, uint64_t end);
 
 /* The calling thread ends: its memo pages go. */
 __attribute__((visibility("hidden"))) void mp_unwind_thread_end(void);
